@@ -1,0 +1,122 @@
+"""Exact image-source model for shoebox rooms (Allen & Berkley, 1979).
+
+Every image within a distance (or reflection order) limit is enumerated, with the
+number of reflections off each of the six surfaces, so each image gets a per-band
+reflection gain, air absorption over its path, spherical spreading and optional
+source/receiver directivity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from soundstage.acoustics.directivity import Directivity
+from soundstage.acoustics.room import Room
+from soundstage.constants import SPEED_OF_SOUND
+
+
+@dataclass(frozen=True)
+class ImageSources:
+    """Image sources sorted by arrival time.
+
+    Attributes
+    ----------
+    positions : (n, 3) image positions in metres.
+    delays : (n,) arrival times in seconds (distance / speed of sound).
+    orders : (n,) total number of reflections.
+    hits : (n, 6) reflections off each surface, in :data:`room.SURFACES` order.
+    gains : (n, n_bands) amplitude per octave band, including 1 / (4 pi r).
+    """
+
+    positions: np.ndarray
+    delays: np.ndarray
+    orders: np.ndarray
+    hits: np.ndarray
+    gains: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.delays.size)
+
+
+def _axis_images(s: float, length: float, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image coordinates along one axis with reflection counts on its low and high walls."""
+    n = np.arange(-n_max, n_max + 1)
+    q = np.array([0, 1])
+    n, q = np.meshgrid(n, q, indexing="ij")
+    n, q = n.ravel(), q.ravel()
+    coord = (1 - 2 * q) * s + 2 * n * length
+    return coord, np.abs(n - q), np.abs(n)
+
+
+def shoebox_image_sources(
+    room: Room,
+    source: Sequence[float],
+    listener: Sequence[float],
+    *,
+    max_time: float | None = None,
+    max_order: int | None = None,
+    source_directivity: Directivity | None = None,
+    receiver_directivity: Directivity | None = None,
+) -> ImageSources:
+    """All image sources of ``source`` heard at ``listener`` up to ``max_time`` s and/or ``max_order``.
+
+    Returns
+    -------
+    ImageSources
+        Sorted by delay. Amplitudes are pressure at the listener for a unit point source
+        (free-field ``1 / (4 pi r)``) times ``sqrt(1 - absorption)`` per reflection, times
+        ``10 ** (-air_dB_per_m * r / 20)``, times directivity gains.
+    """
+    if max_time is None and max_order is None:
+        raise ValueError("give max_time and/or max_order to bound the image-source model")
+    src = room.check_inside(source, name="source")
+    lst = room.check_inside(listener, name="listener")
+    dims = np.asarray(room.dims)
+    reach = np.inf if max_time is None else SPEED_OF_SOUND * max_time
+    axes = []
+    for a in range(3):
+        n_max = int(np.ceil(reach / (2 * dims[a]))) + 1 if np.isfinite(reach) else (max_order + 1) // 2 + 1
+        if max_order is not None:
+            n_max = min(n_max, (max_order + 1) // 2 + 1)
+        axes.append(_axis_images(src[a], dims[a], n_max))
+    (cx, lox, hix), (cy, loy, hiy), (cz, loz, hiz) = axes
+    dx, dy, dz = cx - lst[0], cy - lst[1], cz - lst[2]
+    dist2 = dx[:, None, None] ** 2 + dy[None, :, None] ** 2 + dz[None, None, :] ** 2
+    order = (lox + hix)[:, None, None] + (loy + hiy)[None, :, None] + (loz + hiz)[None, None, :]
+    keep = dist2 <= reach**2
+    if max_order is not None:
+        keep &= order <= max_order
+    ix, iy, iz = np.nonzero(keep)
+    positions = np.stack([cx[ix], cy[iy], cz[iz]], axis=1)
+    hits = np.stack([lox[ix], hix[ix], loy[iy], hiy[iy], loz[iz], hiz[iz]], axis=1)
+    dist = np.sqrt(dist2[ix, iy, iz])
+    sort = np.argsort(dist, kind="stable")
+    positions, hits, dist = positions[sort], hits[sort], dist[sort]
+    gains = _image_gains(room, hits, dist)
+    arrival = (positions - lst) / dist[:, None]  # unit vectors listener -> image
+    if receiver_directivity is not None:
+        gains = gains * _band_gain(receiver_directivity(arrival), gains.shape[1])
+    if source_directivity is not None:
+        # Leaving direction at the real source: the image->listener ray with mirrored axes flipped.
+        parity = np.stack([hits[:, 0] + hits[:, 1], hits[:, 2] + hits[:, 3], hits[:, 4] + hits[:, 5]], axis=1) % 2
+        emission = -arrival * (1 - 2 * parity)
+        gains = gains * _band_gain(source_directivity(emission), gains.shape[1])
+    return ImageSources(positions, dist / SPEED_OF_SOUND, hits.sum(axis=1), hits, gains)
+
+
+def _image_gains(room: Room, hits: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        log_reflection = 0.5 * np.log1p(-room.absorption())  # (6, n_bands)
+    log_reflection = np.where(np.isfinite(log_reflection), log_reflection, -np.inf)
+    with np.errstate(invalid="ignore"):
+        log_gain = np.where(hits[:, :, None] > 0, hits[:, :, None] * log_reflection[None], 0.0).sum(axis=1)
+    log_gain -= 0.5 * room.air_coefficient()[None, :] * dist[:, None]
+    return np.exp(log_gain) / (4.0 * np.pi * dist[:, None])
+
+
+def _band_gain(gain: np.ndarray, n_bands: int) -> np.ndarray:
+    gain = np.asarray(gain, dtype=float)
+    return gain[:, None] if gain.ndim == 1 else gain.reshape(-1, n_bands)

@@ -1,0 +1,180 @@
+"""Room geometry and surface materials.
+
+Coordinates are metres with x right, y forward, z up; a shoebox room spans
+``[0, Lx] x [0, Ly] x [0, Lz]``. Its six surfaces are named ``west`` (x = 0), ``east``
+(x = Lx), ``south`` (y = 0), ``north`` (y = Ly), ``floor`` (z = 0) and ``ceiling`` (z = Lz).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from soundstage.acoustics.air import air_energy_coefficient
+from soundstage.acoustics.materials import Material, get_material
+from soundstage.constants import DECAY_60DB, OCTAVE_BANDS, SPEED_OF_SOUND
+from soundstage.errors import InvalidGeometryError, InvalidMaterialError
+
+SURFACES: tuple[str, ...] = ("west", "east", "south", "north", "floor", "ceiling")
+#: Shorthand groups accepted wherever surfaces are named.
+SURFACE_GROUPS: dict[str, tuple[str, ...]] = {"walls": ("west", "east", "south", "north")}
+
+
+@dataclass(frozen=True)
+class AirConditions:
+    """Air state for absorption: temperature (°C) and relative humidity (%)."""
+
+    temperature_c: float = 20.0
+    humidity: float = 50.0
+
+    def energy_coefficient(self) -> np.ndarray:
+        """Per-band energy attenuation ``m`` (1/m), shape ``(n_bands,)``."""
+        return air_energy_coefficient(OCTAVE_BANDS, temperature_c=self.temperature_c, humidity=self.humidity)
+
+
+@dataclass(frozen=True)
+class Room:
+    """A shoebox room: dimensions plus one material per surface.
+
+    Use :meth:`shoebox` or :meth:`for_rt60` to build one; they validate their input.
+    ``air`` is ``None`` for a room without air absorption.
+    """
+
+    dims: tuple[float, float, float]
+    materials: Mapping[str, Material]
+    air: AirConditions | None = field(default_factory=AirConditions)
+
+    @classmethod
+    def shoebox(
+        cls,
+        dims: Sequence[float],
+        materials: Material | str | Mapping[str, Material | str] = "plaster",
+        *,
+        air: AirConditions | None = AirConditions(),
+    ) -> "Room":
+        """A shoebox of size ``dims`` (metres) with one material or a material per surface.
+
+        ``materials`` may map surface names (see :data:`SURFACES`, plus ``walls`` and
+        ``default`` for every surface not named) to a :class:`Material` or a material name.
+        """
+        return cls(_check_dims(dims), _assign_materials(materials), air)
+
+    @classmethod
+    def for_rt60(
+        cls,
+        dims: Sequence[float],
+        rt60: float,
+        *,
+        air: AirConditions | None = AirConditions(),
+    ) -> "Room":
+        """A shoebox with uniform, per-band absorption whose Eyring RT60 is ``rt60`` s in every band.
+
+        Where air alone absorbs more than ``rt60`` allows (very large rooms, high bands),
+        that band's surfaces become fully reflecting and its RT60 stays below the target.
+        """
+        size = _check_dims(dims)
+        if not np.isfinite(rt60) or rt60 <= 0:
+            raise InvalidGeometryError(f"target RT60 must be a positive number of seconds, got {rt60}")
+        volume, area = float(np.prod(size)), _surface_area(size)
+        m = np.zeros(len(OCTAVE_BANDS)) if air is None else air.energy_coefficient()
+        exponent = DECAY_60DB * volume / (SPEED_OF_SOUND * rt60) - 4.0 * m * volume
+        alpha = 1.0 - np.exp(-np.maximum(exponent, 0.0) / area)
+        if np.any(alpha >= 1.0):
+            raise InvalidGeometryError(
+                f"RT60 {rt60} s is too short for a {size} m room: it needs absorption >= 1; "
+                "expected a longer target or a smaller room"
+            )
+        material = Material(name=f"rt60_{rt60:g}s", absorption=tuple(alpha), scattering=(0.0,) * len(alpha))
+        return cls(size, {s: material for s in SURFACES}, air)
+
+    @property
+    def volume(self) -> float:
+        """Volume in cubic metres."""
+        return float(np.prod(self.dims))
+
+    def surface_areas(self) -> np.ndarray:
+        """Area of each surface in :data:`SURFACES` order, square metres, shape ``(6,)``."""
+        lx, ly, lz = self.dims
+        return np.array([ly * lz, ly * lz, lx * lz, lx * lz, lx * ly, lx * ly])
+
+    def absorption(self) -> np.ndarray:
+        """Absorption coefficients, shape ``(6 surfaces, n_bands)``."""
+        return np.array([self.materials[s].absorption for s in SURFACES], dtype=float)
+
+    def mean_absorption(self) -> np.ndarray:
+        """Area-weighted mean absorption per band, shape ``(n_bands,)``."""
+        areas = self.surface_areas()
+        return areas @ self.absorption() / areas.sum()
+
+    def air_coefficient(self) -> np.ndarray:
+        """Energy attenuation of air per band (1/m); zeros when the room has no air absorption."""
+        return np.zeros(len(OCTAVE_BANDS)) if self.air is None else self.air.energy_coefficient()
+
+    def rt60(self, *, formula: str = "eyring") -> np.ndarray:
+        """Reverberation time per band in seconds from ``eyring`` or ``sabine``, with the air term."""
+        area, volume = self.surface_areas().sum(), self.volume
+        alpha = np.clip(self.mean_absorption(), 0.0, 1.0 - 1e-12)
+        if formula == "eyring":
+            surface_term = -area * np.log1p(-alpha)
+        elif formula == "sabine":
+            surface_term = area * alpha
+        else:
+            raise InvalidGeometryError(f"unknown reverberation formula {formula!r}; expected 'eyring' or 'sabine'")
+        denom = surface_term + 4.0 * self.air_coefficient() * volume
+        with np.errstate(divide="ignore"):
+            return np.where(denom > 0, DECAY_60DB * volume / (SPEED_OF_SOUND * denom), np.inf)
+
+    def check_inside(self, point: Sequence[float], *, name: str = "point") -> np.ndarray:
+        """Return ``point`` as an array, raising when it is not strictly inside the room."""
+        p = np.asarray(point, dtype=float)
+        if p.shape != (3,) or not np.all(np.isfinite(p)):
+            raise InvalidGeometryError(f"{name} must be three finite coordinates x,y,z in metres, got {point!r}")
+        if np.any(p <= 0) or np.any(p >= np.asarray(self.dims)):
+            raise InvalidGeometryError(
+                f"{name} {tuple(p.tolist())} is outside the room; expected 0 < x < {self.dims[0]}, "
+                f"0 < y < {self.dims[1]}, 0 < z < {self.dims[2]}"
+            )
+        return p
+
+
+def _check_dims(dims: Sequence[float]) -> tuple[float, float, float]:
+    try:
+        size = tuple(float(d) for d in dims)
+    except (TypeError, ValueError):
+        raise InvalidGeometryError(f"room size must be three numbers (metres), got {dims!r}") from None
+    if len(size) != 3 or not all(np.isfinite(size)):
+        raise InvalidGeometryError(f"room size must be three finite numbers Lx, Ly, Lz in metres, got {dims!r}")
+    if min(size) <= 0:
+        raise InvalidGeometryError(f"room size must be positive in every dimension, got {size} m")
+    return size  # type: ignore[return-value]
+
+
+def _surface_area(size: tuple[float, float, float]) -> float:
+    lx, ly, lz = size
+    return 2.0 * (lx * ly + lx * lz + ly * lz)
+
+
+def _assign_materials(spec: Material | str | Mapping[str, Material | str]) -> dict[str, Material]:
+    if not isinstance(spec, Mapping):
+        material = get_material(spec)
+        return {s: material for s in SURFACES}
+    out: dict[str, Material] = {}
+    default = spec.get("default")
+    for key, value in spec.items():
+        if key == "default":
+            continue
+        names = SURFACE_GROUPS.get(key, (key,))
+        for name in names:
+            if name not in SURFACES:
+                raise InvalidGeometryError(
+                    f"unknown surface {key!r}; expected one of {', '.join(SURFACES + tuple(SURFACE_GROUPS))}, default"
+                )
+            out[name] = get_material(value)
+    missing = [s for s in SURFACES if s not in out]
+    if missing and default is None:
+        raise InvalidMaterialError(f"no material given for surface(s) {', '.join(missing)}; add them or a 'default'")
+    for s in missing:
+        out[s] = get_material(default)
+    return out
