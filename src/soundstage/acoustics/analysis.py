@@ -1,13 +1,12 @@
 """Room impulse response analysis after ISO 3382-1.
 
-Every measure is taken from the onset of the response (ISO 3382-1: the first sample
-whose energy comes within 20 dB of the maximum). The energy decay curve is the Schroeder
+Every measure starts at the onset of the response (ISO 3382-1: the first sample whose
+energy comes within 20 dB of the maximum). The energy decay curve is the Schroeder
 backward integral of the squared response up to the Lundeby et al. (1995) truncation
-point, plus the energy the fitted exponential decay would carry beyond it. Decay times,
-clarity, definition, centre time and the direct-to-reverberant ratio are all computed
-from that truncated and compensated energy, so a noise floor does not inflate them.
-Octave-band values use :func:`soundstage.dsp.filterbank.octave_filterbank` with the time
-origin of the broadband response.
+point, plus the energy the fitted exponential decay carries beyond it. Decay times,
+clarity, definition, centre time and the direct-to-reverberant ratio all use that
+truncated and compensated energy, so a noise floor does not inflate them. Octave bands
+come from :func:`soundstage.dsp.filterbank.octave_filterbank` and share the broadband onset.
 """
 
 from __future__ import annotations
@@ -28,6 +27,9 @@ PARAMETERS: tuple[str, ...] = ("edt", "t20", "t30", "c50", "c80", "d50", "drr_db
 #: Evaluation ranges (start dB, end dB) of the decay times on the energy decay curve.
 DECAY_RANGES: dict[str, tuple[float, float]] = {"edt": (0.0, -10.0), "t20": (-5.0, -25.0), "t30": (-5.0, -35.0)}
 
+#: Span after the onset (ms) searched for the direct-sound peak (the largest ``|h|``).
+DIRECT_SEARCH_MS: float = 5.0
+
 _FLOOR = 1e-30  # relative power floor that keeps logarithms finite
 _DB_PER_NEPER = 10.0 / math.log(10.0)  # dB of energy per unit of natural-log energy decay
 
@@ -35,20 +37,12 @@ _DB_PER_NEPER = 10.0 / math.log(10.0)  # dB of energy per unit of natural-log en
 class LundebyResult(NamedTuple):
     """Outcome of :func:`lundeby`.
 
-    Attributes
-    ----------
-    truncation : int
-        Number of leading samples that belong to the decay (crossing point of the decay
-        line and the noise floor); equals the signal length when no floor is reached.
-    noise_power : float
-        Mean squared amplitude of the background noise per sample; 0.0 when the response
-        keeps decaying to its end.
-    decay_rate : float
-        Energy decay rate of the late decay in dB per second (positive), NaN when no
-        decay could be fitted.
-    truncation_power : float
-        Power of the fitted decay line at the truncation point (mean squared amplitude
-        per sample); it sets the compensation for the energy beyond the truncation.
+    ``truncation``: samples that belong to the decay (crossing of the decay line and the
+    noise floor; the signal length when no floor is reached). ``noise_power``: mean ``h**2``
+    of the background noise (0.0 when the response decays to its end). ``decay_rate``:
+    late energy decay in dB/s, positive (NaN when none could be fitted).
+    ``truncation_power``: mean ``h**2`` of the fitted decay line at the truncation point,
+    which sets the compensation for the energy beyond it.
     """
 
     truncation: int
@@ -57,39 +51,28 @@ class LundebyResult(NamedTuple):
     truncation_power: float = math.nan
 
 
-def _response(h: Any, sr: Any, *, what: str = "impulse response") -> np.ndarray:
+def _response(h: Any, sr: Any) -> np.ndarray:
     """Validate a mono response and sample rate; return the response as float64."""
     if not np.isscalar(sr) or not np.isfinite(sr) or sr <= 0:
         raise InvalidAudioError(f"sample rate must be a positive number of Hz, got {sr!r}")
     x = np.asarray(h)
-    if x.ndim == 2 and x.shape[0] == 1:
-        x = x[0]
+    x = x[0] if x.ndim == 2 and x.shape[0] == 1 else x
     if x.ndim != 1:
-        raise InvalidAudioError(f"{what} must be 1-D (samples,), got shape {x.shape}; use analyze_channels")
+        raise InvalidAudioError(f"impulse response must be 1-D (samples,), got shape {x.shape}; use analyze_channels")
     if x.size == 0:
-        raise InvalidAudioError(f"{what} is empty; expected at least one sample")
+        raise InvalidAudioError(f"impulse response is empty; expected at least one sample")
     if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
-        raise InvalidAudioError(f"{what} contains NaN, inf or non-numeric values; expected finite samples")
+        raise InvalidAudioError(f"impulse response contains NaN, inf or non-numeric values; expected finite samples")
     if not np.any(x):
-        raise InvalidAudioError(f"{what} is all zeros; expected a response with some energy")
+        raise InvalidAudioError(f"impulse response is all zeros; expected a response with some energy")
     return x.astype(np.float64)
 
 
 def onset_index(h: np.ndarray, *, threshold_db: float = -20.0) -> int:
     """Start of the response after ISO 3382-1.
 
-    Parameters
-    ----------
-    h : array, shape ``(samples,)``
-        Impulse response.
-    threshold_db : float
-        Level relative to the maximum of ``h**2`` that marks the start (dB, negative).
-
-    Returns
-    -------
-    int
-        Index of the first sample whose energy ``h**2`` is within ``-threshold_db`` dB
-        of the maximum.
+    Returns the index of the first sample of ``h`` (shape ``(samples,)``) whose energy
+    ``h**2`` comes within ``-threshold_db`` dB of the maximum of ``h**2``.
     """
     e = _response(h, 1) ** 2
     return int(np.argmax(e >= e.max() * 10.0 ** (threshold_db / 10.0)))
@@ -105,12 +88,10 @@ def _block_power(e: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
 def _fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """Least-squares line ``y = a + b t``; returns ``(a, b, standard error of b)``."""
     tc = t - t.mean()
-    sxx = float(np.sum(tc**2))
-    b = float(np.sum(tc * (y - y.mean())) / sxx)
-    a = float(y.mean() - b * t.mean())
-    dof = max(t.size - 2, 1)
-    se = math.sqrt(float(np.sum((y - a - b * t) ** 2)) / dof / sxx)
-    return a, b, se
+    sxx = float(tc @ tc)
+    b = float(tc @ (y - y.mean())) / sxx
+    a = float(y.mean()) - b * float(t.mean())
+    return a, b, math.sqrt(float(np.sum((y - a - b * t) ** 2)) / max(t.size - 2, 1) / sxx)
 
 
 def _db(p: np.ndarray | float, ref: float) -> np.ndarray:
@@ -159,25 +140,9 @@ def lundeby(h: np.ndarray, sr: int, *, window_ms: float = 20.0, max_iter: int = 
     noise (from 10 dB of decay past the crossing point, at least the last 10 %), the late
     decay line (from 30 dB to 10 dB above the noise) and their crossing point are updated
     until the crossing point moves by less than one block (at most ``max_iter`` times).
-    When the last 10 % of the signal still decays (a synthetic response with no floor),
-    the truncation is the end of the signal and the noise power is 0.
-
-    Parameters
-    ----------
-    h : array, shape ``(samples,)``
-        Impulse response, usually starting at its onset.
-    sr : int
-        Sample rate in Hz.
-    window_ms : float
-        Length of the initial averaging blocks in milliseconds (10-50 ms).
-    max_iter : int
-        Maximum number of refinement iterations.
-
-    Returns
-    -------
-    LundebyResult
-        Truncation index (samples), noise power, decay rate (dB/s) and the power of the
-        decay line at the truncation point.
+    When the last 10 % of the signal still follows the decay (a synthetic response with
+    no floor), the truncation is the end of the signal and the noise power is 0.
+    ``h`` has shape ``(samples,)`` and usually starts at its onset; ``sr`` is in Hz.
     """
     e = _response(h, sr) ** 2
     n = e.size
@@ -243,31 +208,17 @@ def _edc_db(d: _Decay) -> np.ndarray:
     return out
 
 
-def schroeder_decay(
-    h: np.ndarray, sr: int, *, truncate: bool = True, compensate: bool = True, onset: int | None = None
-) -> np.ndarray:
-    """Energy decay curve by Schroeder backward integration.
+def schroeder_decay(h: np.ndarray, sr: int, *, truncate: bool = True, compensate: bool = True,
+                    onset: int | None = None) -> np.ndarray:
+    """Energy decay curve in dB by Schroeder backward integration from the onset.
 
-    Parameters
-    ----------
-    h : array, shape ``(samples,)``
-        Impulse response.
-    sr : int
-        Sample rate in Hz.
-    truncate : bool
-        Integrate only up to the :func:`lundeby` truncation point.
-    compensate : bool
-        Add the energy of the fitted exponential decay beyond the truncation point,
-        ``P(t1) / k`` (ISO 3382-1); only used when ``truncate`` is true.
-    onset : int, optional
-        Sample where the curve starts; :func:`onset_index` of ``h`` by default.
-
-    Returns
-    -------
-    array, shape ``(samples - onset,)``
-        Decay in dB, 0 dB at the onset; element ``i`` is sample ``onset + i``. Samples
-        after the truncation point are NaN; a curve whose remaining energy is exactly
-        zero (untruncated, all-zero end) is ``-inf`` there.
+    ``h`` has shape ``(samples,)``, ``sr`` is in Hz. With ``truncate`` the integral stops
+    at the :func:`lundeby` truncation point ``t1`` and, with ``compensate``, adds the
+    energy of the fitted exponential decay beyond it, ``P(t1) / k`` (ISO 3382-1);
+    ``compensate`` is ignored without ``truncate``. ``onset`` defaults to
+    :func:`onset_index`. Returns an array of shape ``(samples - onset,)`` whose element
+    ``i`` is sample ``onset + i``, 0 dB at the onset, NaN after the truncation point and
+    ``-inf`` where an untruncated curve has exactly zero energy left.
     """
     x = _response(h, sr)
     start = onset_index(x) if onset is None else int(onset)
@@ -277,15 +228,11 @@ def schroeder_decay(
 def decay_time(edc_db: np.ndarray, sr: int, *, start_db: float, end_db: float) -> float:
     """Decay time (s) extrapolated to 60 dB from a line fitted to an energy decay curve.
 
-    The least-squares line covers the curve from its first value at or below
-    ``start_db`` to its first value at or below ``end_db``. EDT uses (0, -10), T20
-    (-5, -25), T30 (-5, -35).
-
-    Returns
-    -------
-    float
-        ``-60 / slope`` in seconds; NaN when the curve never reaches ``end_db`` (not
-        enough dynamic range) or the fitted line does not decay.
+    The least-squares line covers ``edc_db`` (shape ``(samples,)``, dB, rate ``sr`` Hz)
+    from its first value at or below ``start_db`` to its first value at or below
+    ``end_db``; EDT uses (0, -10), T20 (-5, -25), T30 (-5, -35). Returns ``-60 / slope``
+    in seconds, NaN when the curve never reaches ``end_db`` (not enough dynamic range)
+    or the fitted line does not decay.
     """
     if not start_db > end_db:
         raise InvalidAudioError(f"start_db must lie above end_db, got start_db={start_db}, end_db={end_db}")
@@ -310,15 +257,9 @@ def _split(d: _Decay, n: int) -> tuple[float, float]:
     return float(d.energy[:n].sum()), float(d.energy[n:].sum()) + d.tail
 
 
-def _clarity(d: _Decay, sr: float, ms: float) -> float:
-    early, late = _split(d, round(ms * 1e-3 * sr))
+def _ratio_db(num: float, den: float) -> float:
     with np.errstate(divide="ignore"):
-        return float(10.0 * np.log10(np.float64(early) / late))
-
-
-def _definition(d: _Decay, sr: float) -> float:
-    early, late = _split(d, round(0.05 * sr))
-    return early / (early + late)
+        return float(10.0 * np.log10(np.float64(num) / den))
 
 
 def _centre_time(d: _Decay, sr: float) -> float:
@@ -330,15 +271,21 @@ def _centre_time(d: _Decay, sr: float) -> float:
     return moment / total
 
 
-def _direct_peak(x: np.ndarray, onset: int, half: int) -> int:
-    return onset + int(np.argmax(np.abs(x[onset : onset + half + 1])))
+def _direct_peak(x: np.ndarray, onset: int, sr: float) -> int:
+    """Index of the largest ``|x|`` from the onset to :data:`DIRECT_SEARCH_MS` after it."""
+    return onset + int(np.argmax(np.abs(x[onset : onset + round(DIRECT_SEARCH_MS * 1e-3 * sr) + 1])))
 
 
 def _drr(x: np.ndarray, d: _Decay, onset: int, peak: int, half: int) -> float:
     direct = float(np.sum(x[max(peak - half, 0) : peak + half + 1] ** 2))
-    _, reverberant = _split(d, peak + half + 1 - onset)
-    with np.errstate(divide="ignore"):
-        return float(10.0 * np.log10(np.float64(direct) / reverberant))
+    return _ratio_db(direct, _split(d, peak + half + 1 - onset)[1])
+
+
+def _measured(h: np.ndarray, sr: int) -> tuple[np.ndarray, int, _Decay]:
+    """Validated response, its onset and its truncated, compensated energy from the onset."""
+    x = _response(h, sr)
+    onset = onset_index(x)
+    return x, onset, _decay(x[onset:], sr)
 
 
 def clarity(h: np.ndarray, sr: int, *, ms: float = 80.0) -> float:
@@ -346,66 +293,57 @@ def clarity(h: np.ndarray, sr: int, *, ms: float = 80.0) -> float:
 
     ``+inf`` when there is no late energy, NaN when the decay is truncated before ``ms``.
     """
-    x = _response(h, sr)
-    return _clarity(_decay(x[onset_index(x) :], sr), sr, ms)
+    return _ratio_db(*_split(_measured(h, sr)[2], round(ms * 1e-3 * sr)))
 
 
 def definition(h: np.ndarray, sr: int) -> float:
     """Definition D50: fraction (0-1) of the energy that arrives within 50 ms of the onset."""
-    x = _response(h, sr)
-    return _definition(_decay(x[onset_index(x) :], sr), sr)
+    early, late = _split(_measured(h, sr)[2], round(0.05 * sr))
+    return early / (early + late)
 
 
 def centre_time(h: np.ndarray, sr: int) -> float:
     """Centre time Ts in seconds: first moment of the energy, measured from the onset."""
-    x = _response(h, sr)
-    return _centre_time(_decay(x[onset_index(x) :], sr), sr)
+    return _centre_time(_measured(h, sr)[2], sr)
 
 
 def direct_to_reverberant(h: np.ndarray, sr: int, *, window_ms: float = 2.5) -> float:
     """Direct-to-reverberant ratio in dB.
 
-    The direct-sound peak is the largest ``|h|`` between the onset and ``window_ms``
-    after it. The direct energy is the sum of ``h**2`` over the peak +- ``window_ms``
+    The direct-sound peak is the largest ``|h|`` from the onset to :data:`DIRECT_SEARCH_MS`
+    (5 ms) after it. The direct energy is the sum of ``h**2`` over the peak +- ``window_ms``
     (2.5 ms by default, both ends included); the reverberant energy is everything after
     that window (truncated and compensated like the energy decay curve).
     """
-    x = _response(h, sr)
-    onset, half = onset_index(x), round(window_ms * 1e-3 * sr)
-    return _drr(x, _decay(x[onset:], sr), onset, _direct_peak(x, onset, half), half)
+    x, onset, d = _measured(h, sr)
+    return _drr(x, d, onset, _direct_peak(x, onset, sr), round(window_ms * 1e-3 * sr))
 
 
 def _parameters(x: np.ndarray, sr: float, onset: int, peak: int) -> dict[str, float]:
     """All :data:`PARAMETERS` of one (broadband or band) signal sharing ``onset`` and ``peak``."""
     if not np.any(x[onset:]):
-        return {key: math.nan for key in PARAMETERS}
+        return dict.fromkeys(PARAMETERS, math.nan)
     d = _decay(x[onset:], sr)
     edc = _edc_db(d)
     out = {key: decay_time(edc, sr, start_db=lo, end_db=hi) for key, (lo, hi) in DECAY_RANGES.items()}
-    out.update(c50=_clarity(d, sr, 50.0), c80=_clarity(d, sr, 80.0), d50=_definition(d, sr))
+    (e50, l50), (e80, l80) = _split(d, round(0.05 * sr)), _split(d, round(0.08 * sr))
+    out.update(c50=_ratio_db(e50, l50), c80=_ratio_db(e80, l80), d50=e50 / (e50 + l50))
     out.update(drr_db=_drr(x, d, onset, peak, round(2.5e-3 * sr)), ts=_centre_time(d, sr))
     return {key: float(out[key]) for key in PARAMETERS}
 
 
-def _band_has_content(fc: float, sr: float) -> bool:
-    return fc < sr / 2.0 / math.sqrt(2.0)
+def _json_number(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
 
 
 @dataclass
 class AcousticProfile:
     """ISO 3382-1 parameters of one impulse response channel.
 
-    Attributes
-    ----------
-    sr : int
-        Sample rate of the analysed response (Hz).
-    broadband : dict of str to float
-        ``edt``, ``t20``, ``t30``, ``ts`` in seconds, ``c50``, ``c80``, ``drr_db`` in dB,
-        ``d50`` as a fraction; NaN where not measurable.
-    bands : dict of int to dict of str to float
-        The same parameters per octave band (keys: centre frequency in Hz).
-    direct_delay : float
-        Time of the direct-sound peak from the start of the signal (s).
+    ``sr``: sample rate (Hz). ``broadband``: ``edt``, ``t20``, ``t30``, ``ts`` in seconds,
+    ``c50``, ``c80``, ``drr_db`` in dB, ``d50`` as a fraction; NaN where not measurable.
+    ``bands``: the same per octave band, keyed by centre frequency (Hz).
+    ``direct_delay``: time of the direct-sound peak from the start of the signal (s).
     """
 
     sr: int
@@ -415,10 +353,7 @@ class AcousticProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; non-finite values become ``None``, band keys become strings."""
-
-        def clean(v: float) -> float | None:
-            return float(v) if math.isfinite(v) else None
-
+        clean = _json_number
         return {
             "sr": int(self.sr),
             "direct_delay": clean(self.direct_delay),
@@ -439,38 +374,24 @@ class AcousticProfile:
         if missing:
             raise FileFormatError(f"acoustic profile lacks keys {sorted(missing)}; got {sorted(data)}")
         delay = data.get("direct_delay")
-        return cls(
-            sr=int(data["sr"]),
-            broadband=params(data["broadband"], "broadband"),
-            bands={int(fc): params(p, f"band {fc}") for fc, p in data["bands"].items()},
-            direct_delay=math.nan if delay is None else float(delay),
-        )
+        bands = {int(fc): params(p, f"band {fc}") for fc, p in data["bands"].items()}
+        return cls(int(data["sr"]), params(data["broadband"], "broadband"), bands,
+                   math.nan if delay is None else float(delay))
 
 
 def analyze(h: np.ndarray, sr: int) -> AcousticProfile:
     """ISO 3382-1 parameters of a mono impulse response, broadband and per octave band.
 
-    Parameters
-    ----------
-    h : array, shape ``(samples,)`` or ``(1, samples)``
-        Impulse response.
-    sr : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    AcousticProfile
-        Bands whose centre is at or above ``sr / 2 / sqrt(2)`` get NaN parameters.
+    ``h`` has shape ``(samples,)`` or ``(1, samples)``, ``sr`` is in Hz. Bands whose
+    centre is at or above ``sr / 2 / sqrt(2)`` (no content) get NaN parameters.
     """
     x = _response(h, sr)
     onset = onset_index(x)
-    peak = _direct_peak(x, onset, round(2.5e-3 * sr))
+    peak = _direct_peak(x, onset, sr)
     split = octave_filterbank(x, sr)
-    bands = {
-        int(fc): _parameters(split[i], sr, onset, peak) if _band_has_content(fc, sr)
-        else {key: math.nan for key in PARAMETERS}
-        for i, fc in enumerate(OCTAVE_BANDS)
-    }
+    nan = dict.fromkeys(PARAMETERS, math.nan)
+    bands = {int(fc): _parameters(split[i], sr, onset, peak) if fc < sr / 2.0 / math.sqrt(2.0) else dict(nan)
+             for i, fc in enumerate(OCTAVE_BANDS)}
     return AcousticProfile(int(sr), _parameters(x, sr, onset, peak), bands, peak / sr)
 
 
@@ -483,27 +404,20 @@ def analyze_channels(h: np.ndarray, sr: int) -> list[AcousticProfile]:
 
 
 def energy_decay_curves(h: np.ndarray, sr: int) -> dict[str, Any]:
-    """Truncated, compensated energy decay curves for plotting.
+    """Truncated, compensated energy decay curves of ``h`` (``(samples,)``) for plotting.
 
-    Returns
-    -------
-    dict
-        ``time``: array ``(samples - onset,)`` in seconds from the onset; ``onset``: the
-        onset in seconds from the start of the signal; ``broadband``: EDC in dB of the
-        same shape; ``bands``: centre frequency (Hz) -> EDC in dB (all NaN for bands
-        without content). NaN marks samples after each curve's truncation point.
+    Returns a dict: ``time`` (array ``(samples - onset,)``, seconds from the onset),
+    ``onset`` (seconds from the start of the signal), ``broadband`` (EDC in dB, same
+    shape) and ``bands`` (centre frequency in Hz -> EDC in dB, all NaN for bands without
+    content). NaN marks samples after each curve's truncation point.
     """
     x = _response(h, sr)
     onset = onset_index(x)
     split = octave_filterbank(x, sr)
     bands = {}
     for i, fc in enumerate(OCTAVE_BANDS):
-        seg = split[i].astype(np.float64)[onset:]
-        has = _band_has_content(fc, sr) and np.any(seg)
-        bands[int(fc)] = _edc_db(_decay(seg, sr)) if has else np.full(x.size - onset, np.nan)
-    return {
-        "time": np.arange(x.size - onset) / sr,
-        "onset": onset / sr,
-        "broadband": _edc_db(_decay(x[onset:], sr)),
-        "bands": bands,
-    }
+        seg = split[i, onset:]
+        has = fc < sr / 2.0 / math.sqrt(2.0) and np.any(seg)
+        bands[int(fc)] = _edc_db(_decay(seg, sr)) if has else np.full(seg.size, np.nan)
+    edc = _edc_db(_decay(x[onset:], sr))
+    return {"time": np.arange(edc.size) / sr, "onset": onset / sr, "broadband": edc, "bands": bands}

@@ -79,13 +79,9 @@ class Room:
             raise InvalidGeometryError(f"target RT60 must be a positive number of seconds, got {rt60}")
         volume, area = float(np.prod(size)), _surface_area(size)
         m = np.zeros(len(OCTAVE_BANDS)) if air is None else air.energy_coefficient()
-        exponent = DECAY_60DB * volume / (SPEED_OF_SOUND * rt60) - 4.0 * m * volume
-        alpha = 1.0 - np.exp(-np.maximum(exponent, 0.0) / area)
-        if np.any(alpha >= 1.0):
-            raise InvalidGeometryError(
-                f"RT60 {rt60} s is too short for a {size} m room: it needs absorption >= 1; "
-                "expected a longer target or a smaller room"
-            )
+        # Eyring: rt60 = 4 ln(1e6) V / (c (-S ln(1 - alpha) + 4 m V)), solved for alpha.
+        exponent = 4.0 * DECAY_60DB * volume / (SPEED_OF_SOUND * rt60) - 4.0 * m * volume
+        alpha = -np.expm1(-np.maximum(exponent, 0.0) / area)
         material = Material(name=f"rt60_{rt60:g}s", absorption=tuple(alpha), scattering=(0.0,) * len(alpha))
         return cls(size, {s: material for s in SURFACES}, air)
 
@@ -113,7 +109,11 @@ class Room:
         return np.zeros(len(OCTAVE_BANDS)) if self.air is None else self.air.energy_coefficient()
 
     def rt60(self, *, formula: str = "eyring") -> np.ndarray:
-        """Reverberation time per band in seconds from ``eyring`` or ``sabine``, with the air term."""
+        """Reverberation time per band in seconds, with the air term.
+
+        Sabine: ``T = 4 ln(1e6) V / (c (S a + 4 m V))`` (= 0.161 V / (S a) without air);
+        Eyring replaces ``S a`` by ``-S ln(1 - a)``. ``a`` is the area-weighted mean absorption.
+        """
         area, volume = self.surface_areas().sum(), self.volume
         alpha = np.clip(self.mean_absorption(), 0.0, 1.0 - 1e-12)
         if formula == "eyring":
@@ -124,7 +124,7 @@ class Room:
             raise InvalidGeometryError(f"unknown reverberation formula {formula!r}; expected 'eyring' or 'sabine'")
         denom = surface_term + 4.0 * self.air_coefficient() * volume
         with np.errstate(divide="ignore"):
-            return np.where(denom > 0, DECAY_60DB * volume / (SPEED_OF_SOUND * denom), np.inf)
+            return np.where(denom > 0, 4.0 * DECAY_60DB * volume / (SPEED_OF_SOUND * denom), np.inf)
 
     def check_inside(self, point: Sequence[float], *, name: str = "point") -> np.ndarray:
         """Return ``point`` as an array, raising when it is not strictly inside the room."""

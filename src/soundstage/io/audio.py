@@ -71,7 +71,9 @@ def validate_audio(signal: np.ndarray, *, name: str = "audio") -> np.ndarray:
     finite = np.isfinite(x)
     if not finite.all():
         bad = int(x.size - np.count_nonzero(finite))
-        raise InvalidAudioError(f"{name} holds {bad} NaN or infinite values; expected finite samples")
+        raise InvalidAudioError(
+            f"{name} holds {bad} NaN or infinite values; expected finite samples"
+        )
     return x
 
 

@@ -31,10 +31,13 @@ def _open(path: PathLike, what: str) -> Image.Image:
         raise FileFormatError(f"no such file: '{source}'")
     if not source.is_file():
         raise FileFormatError(f"'{source}' is not a file; expected {what}")
+    image: Image.Image | None = None
     try:
         image = Image.open(source)
         image.load()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        if image is not None:
+            image.close()
         raise FileFormatError(f"cannot read {what} '{source}': {exc}") from exc
     return image
 

@@ -304,20 +304,22 @@ def _encode(
         vstream = container.add_stream(codec, rate=rate, options=options)
         vstream.width, vstream.height = frames.shape[2], frames.shape[1]
         vstream.pix_fmt = "yuv420p"
+        astream = None
         pending: deque[av.AudioFrame] = deque()
         if track is not None and sr is not None:
+            layout = _LAYOUTS[track.shape[0]]
             audio_codec = VIDEO_CONTAINERS[tmp.suffix.lower()]
-            astream = container.add_stream(audio_codec, rate=sr, layout=_LAYOUTS[track.shape[0]])
-            pending = deque(_audio_frames(track, sr, _LAYOUTS[track.shape[0]]))
+            astream = container.add_stream(audio_codec, rate=sr, layout=layout)
+            pending = deque(_audio_frames(track, sr, layout))
         for index, image in enumerate(frames):
-            while pending and pending[0].pts / sr <= index / rate:
+            while astream is not None and pending and pending[0].pts / sr <= index / rate:
                 container.mux(astream.encode(pending.popleft()))
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts, frame.time_base = index, 1 / rate
             container.mux(vstream.encode(frame))
-        for audio_frame in pending:
-            container.mux(astream.encode(audio_frame))
-        if track is not None:
+        if astream is not None:
+            for audio_frame in pending:
+                container.mux(astream.encode(audio_frame))
             container.mux(astream.encode(None))
         container.mux(vstream.encode(None))
 

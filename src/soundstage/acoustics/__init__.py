@@ -1,0 +1,31 @@
+"""Room acoustics: materials, rooms, image sources, late reverberation, synthesis, analysis."""
+
+from soundstage.acoustics.air import air_attenuation_db, air_energy_coefficient
+from soundstage.acoustics.analysis import AcousticProfile, analyze, analyze_channels, energy_decay_curves
+from soundstage.acoustics.directivity import cardioid, polar_pattern
+from soundstage.acoustics.image_source import ImageSources, shoebox_image_sources
+from soundstage.acoustics.materials import Material, get_material, list_materials
+from soundstage.acoustics.rir import ImpulseResponse, synthesize_rir, synthesize_rirs
+from soundstage.acoustics.room import SURFACES, AirConditions, Room
+
+__all__ = [
+    "AcousticProfile",
+    "AirConditions",
+    "ImageSources",
+    "ImpulseResponse",
+    "Material",
+    "Room",
+    "SURFACES",
+    "air_attenuation_db",
+    "air_energy_coefficient",
+    "analyze",
+    "analyze_channels",
+    "cardioid",
+    "energy_decay_curves",
+    "get_material",
+    "list_materials",
+    "polar_pattern",
+    "shoebox_image_sources",
+    "synthesize_rir",
+    "synthesize_rirs",
+]

@@ -1,0 +1,153 @@
+"""The ``soundstage`` command: one subcommand per job, each calling one pipeline function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Sequence
+
+from soundstage import __version__
+from soundstage.acoustics.analysis import AcousticProfile
+from soundstage.errors import InvalidGeometryError, SoundstageError
+
+COLUMNS = (("edt", "EDT s", 1), ("t20", "T20 s", 1), ("t30", "T30 s", 1), ("c50", "C50 dB", 1),
+           ("c80", "C80 dB", 1), ("d50", "D50", 1), ("drr_db", "DRR dB", 1), ("ts", "Ts ms", 1000))
+
+
+def _numbers(text: str, sep: str, what: str, count: int = 3) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(sep)]
+    except ValueError:
+        values = []
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        example = sep.join(["1"] * count)
+        raise InvalidGeometryError(f"{what} must be {count} numbers like {example!r}, got {text!r}")
+    return values
+
+
+def _materials(text: str | None) -> str | dict[str, str] | None:
+    """``plaster`` or ``walls=plaster,floor=carpet,ceiling=acoustic_panel`` (``default=`` allowed)."""
+    if text is None or "=" not in text:
+        return text
+    spec = {}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        if not key.strip() or not value.strip():
+            raise InvalidGeometryError(f"material spec {item!r} must look like surface=material")
+        spec[key.strip()] = value.strip()
+    return spec
+
+
+def format_profile(profile: AcousticProfile) -> str:
+    """A text table: one row per octave band plus broadband, one column per parameter."""
+    head = f"{'band':>10}" + "".join(f"{name:>9}" for _, name, _ in COLUMNS)
+    rows = [head, "-" * len(head)]
+    entries = [(f"{fc} Hz", p) for fc, p in profile.bands.items()] + [("broadband", profile.broadband)]
+    for label, params in entries:
+        cells = "".join(
+            f"{params[key] * scale:>9.2f}" if math.isfinite(params[key]) else f"{'-':>9}" for key, _, scale in COLUMNS
+        )
+        rows.append(f"{label:>10}{cells}")
+    rows.append(f"direct sound at {profile.direct_delay * 1000:.2f} ms; DRR direct window +-2.5 ms around its peak")
+    return "\n".join(rows)
+
+
+def _cmd_rir(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.room import make_room, render_room_response
+
+    room = make_room(_numbers(args.room, "x", "--room"), materials=_materials(args.material), rt60=args.rt60,
+                     air=not args.no_air)
+    result = render_room_response(
+        room, _numbers(args.source, ",", "--source"), _numbers(args.listener, ",", "--listener"),
+        output=args.output, sr=args.sr, duration=args.duration, seed=args.seed, plot=args.plot,
+    )
+    meta = result.response.metadata
+    print(f"wrote {args.output}: {result.response.duration:.2f} s at {args.sr} Hz, "
+          f"{meta['n_images']} image sources up to {meta['crossover_s'] * 1000:.0f} ms, then diffuse tail")
+    print(f"source-listener {meta['distance_m']:.3f} m -> direct sound at {meta['distance_m'] / 343 * 1000:.2f} ms")
+    design = "  ".join(f"{fc}:{t:.2f}" for fc, t in zip(result.profile.bands, meta["rt60_design"]))
+    print(f"design RT60 ({meta['formula']}) per band, s: {design}")
+    print(format_profile(result.profile))
+    if args.plot:
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.room import analyze_file
+
+    profiles = analyze_file(args.file, plot=args.plot)
+    if args.json:
+        data = [p.to_dict() for p in profiles]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+        return 0
+    for c, profile in enumerate(profiles):
+        if len(profiles) > 1:
+            print(f"channel {c + 1}")
+        print(format_profile(profile))
+    if args.plot:
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.demo import run_demo
+
+    summary = run_demo(args.out, sr=args.sr)
+    print(f"soundstage demo -> {summary['out_dir']}/")
+    print(f"room {'x'.join(f'{d:g}' for d in summary['room'])} m, plaster walls and ceiling, carpet floor")
+    print("Eyring RT60 per band (s):", "  ".join(f"{k}:{v:.2f}" for k, v in summary["rt60_eyring"].items()))
+    print(format_profile(AcousticProfile.from_dict(summary["profile"])))
+    print("files:", ", ".join(summary["files"]))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``soundstage`` command."""
+    parser = argparse.ArgumentParser(prog="soundstage", description="Make sound match a pictured scene.")
+    parser.add_argument("--version", action="version", version=f"soundstage {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the main job on built-in inputs into ./soundstage-demo/")
+    demo.add_argument("--out", default="soundstage-demo", help="output folder (default: soundstage-demo)")
+    demo.add_argument("--sr", type=int, default=16000, help="sample rate in Hz (default 16000)")
+    demo.set_defaults(func=_cmd_demo)
+
+    rir = sub.add_parser("rir", help="synthesize a shoebox room impulse response")
+    rir.add_argument("--room", required=True, help="room size LxWxH in metres, e.g. 8x6x3.5")
+    rir.add_argument("--material", help="one material for every surface (e.g. plaster) or per surface: "
+                     "walls=plaster,floor=carpet,ceiling=acoustic_panel (surfaces: west east south north "
+                     "floor ceiling walls default); default plaster")
+    rir.add_argument("--rt60", type=float, help="target Eyring RT60 in seconds (uniform absorption) instead of materials")
+    rir.add_argument("--source", required=True, help="source position x,y,z in metres")
+    rir.add_argument("--listener", required=True, help="listener position x,y,z in metres")
+    rir.add_argument("--sr", type=int, default=16000, help="sample rate in Hz (default 16000)")
+    rir.add_argument("--duration", type=float, help="length in seconds (default: 1.1 x the longest RT60)")
+    rir.add_argument("--seed", type=int, default=0, help="seed of the diffuse tail (default 0)")
+    rir.add_argument("--no-air", action="store_true", help="leave out air absorption")
+    rir.add_argument("-o", "--output", required=True, help="output audio file (.wav, .flac, .ogg)")
+    rir.add_argument("--plot", help="also write a figure (.png, .pdf, .svg)")
+    rir.set_defaults(func=_cmd_rir)
+
+    ana = sub.add_parser("analyze", help="ISO 3382-1 parameters of an impulse response file")
+    ana.add_argument("file", help="impulse response (.wav, .flac, .ogg); every channel is analysed")
+    ana.add_argument("--json", action="store_true", help="print JSON (a list for multi-channel files)")
+    ana.add_argument("--plot", help="write the decay curves to this figure (.png, .pdf, .svg)")
+    ana.set_defaults(func=_cmd_analyze)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; exit code 0 on success, 2 on bad input."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SoundstageError as err:
+        print(f"soundstage: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""Pictures of results: impulse responses, decay curves, spectrograms.
+
+matplotlib is imported lazily with the Agg backend, so nothing here needs a screen.
+Every figure is written atomically and never over an input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from soundstage.acoustics.analysis import AcousticProfile, energy_decay_curves
+from soundstage.io.atomic import atomic_write
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path, inputs: Iterable[str | Path], *, tight: bool = True) -> Path:
+    plt = _pyplot()
+    try:
+        if tight:
+            fig.tight_layout()
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110), inputs=inputs)
+    finally:
+        plt.close(fig)
+
+
+def _draw_decays(ax, h: np.ndarray, sr: int, profile: AcousticProfile | None) -> None:
+    curves = energy_decay_curves(h, sr)
+    t = curves["time"] * 1000.0
+    cmap = _pyplot().get_cmap("viridis")
+    for i, (fc, edc) in enumerate(curves["bands"].items()):
+        if np.all(np.isnan(edc)):
+            continue
+        t30 = profile.bands[fc]["t30"] if profile else np.nan
+        label = f"{fc} Hz" + (f"  T30 {t30:.2f} s" if np.isfinite(t30) else "")
+        ax.plot(t, edc, color=cmap(i / 7), lw=1.0, label=label)
+    bb = profile.broadband["t30"] if profile else np.nan
+    ax.plot(t, curves["broadband"], color="k", lw=1.8, label="broadband" + (f"  T30 {bb:.2f} s" if np.isfinite(bb) else ""))
+    ax.set(xlabel="time after onset (ms)", ylabel="energy decay (dB)", ylim=(-70, 3), title="Schroeder decay curves")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+
+
+def plot_impulse_response(
+    h: np.ndarray,
+    sr: int,
+    path: str | Path,
+    *,
+    title: str = "impulse response",
+    profile: AcousticProfile | None = None,
+    inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Waveform, log energy envelope and per-band decay curves of a mono response ``(samples,)``."""
+    plt = _pyplot()
+    h = np.asarray(h, dtype=np.float64).ravel()
+    t = np.arange(h.size) / sr * 1000.0
+    fig, axes = plt.subplots(3, 1, figsize=(9, 9))
+    axes[0].plot(t, h, lw=0.6)
+    axes[0].set(xlabel="time (ms)", ylabel="amplitude", title=title)
+    level = 10 * np.log10(h**2 / max(np.max(h**2), 1e-30) + 1e-12)
+    axes[1].plot(t, level, lw=0.4)
+    axes[1].set(xlabel="time (ms)", ylabel="level re peak (dB)", ylim=(-90, 3))
+    for ax in axes[:2]:
+        ax.grid(alpha=0.3)
+    _draw_decays(axes[2], h, sr, profile)
+    return _save(fig, path, inputs)
+
+
+def plot_decay_curves(
+    h: np.ndarray, sr: int, path: str | Path, *, profiles: Sequence[AcousticProfile] | None = None,
+    title: str = "", inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Per-band and broadband Schroeder decay curves, one panel per channel of ``h`` ``(channels, samples)``."""
+    plt = _pyplot()
+    h = np.atleast_2d(np.asarray(h, dtype=np.float64))
+    fig, axes = plt.subplots(h.shape[0], 1, figsize=(8, 4.5 * h.shape[0]), squeeze=False)
+    for c, ax in enumerate(axes[:, 0]):
+        _draw_decays(ax, h[c], sr, profiles[c] if profiles else None)
+        name = f"{title} channel {c + 1}" if h.shape[0] > 1 else title
+        if name:
+            ax.set_title(name)
+    return _save(fig, path, inputs)
+
+
+def plot_spectrograms(
+    signals: Sequence[np.ndarray], sr: int, path: str | Path, *, titles: Sequence[str],
+    inputs: Iterable[str | Path] = (),
+) -> Path:
+    """Log-magnitude spectrograms of mono signals, one panel each, on a shared colour scale."""
+    from soundstage.dsp.spectral import stft
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(signals), 1, figsize=(9, 3 * len(signals)), squeeze=False)
+    specs = [20 * np.log10(np.abs(stft(np.asarray(s, dtype=np.float32).ravel(), n_fft=512, hop=128)) + 1e-7) for s in signals]
+    top = max(float(s.max()) for s in specs)
+    for ax, spec, name in zip(axes[:, 0], specs, titles):
+        extent = (0, spec.shape[1] * 128 / sr, 0, sr / 2000)
+        im = ax.imshow(spec, origin="lower", aspect="auto", extent=extent, vmin=top - 80, vmax=top, cmap="magma")
+        ax.set(title=name, xlabel="time (s)", ylabel="kHz")
+    fig.colorbar(im, ax=axes[:, 0].tolist(), label="dB")
+    return _save(fig, path, inputs, tight=False)
