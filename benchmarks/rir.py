@@ -122,11 +122,11 @@ def early_arrivals(room: Room, src: np.ndarray, mic: np.ndarray, pra_room: pra.S
     delay = pra.constants.get("frac_delay_length") // 2
     direct = int(round(np.linalg.norm(src - mic) / SPEED_OF_SOUND * SR))
     peaks = {"soundstage": int(np.argmax(np.abs(h_ss))), "pra": int(np.argmax(np.abs(h_pra)))}
-    ok = (bool(matched.all()) and dt.max() <= EARLY_TOL_SAMPLES and dl.max() <= EARLY_TOL_DB
+    ok = (bool(matched.all()) and dt.size > 0 and dt.max() <= EARLY_TOL_SAMPLES and dl.max() <= EARLY_TOL_DB
           and peaks["soundstage"] == direct and peaks["pra"] == direct + delay)
     return {
-        "n_compared": N_EARLY, "n_matched": int(matched.sum()), "max_dt_samples": float(dt.max(initial=math.inf)),
-        "max_dlevel_db": float(dl.max(initial=math.inf)), "direct_sample_expected": direct, "pra_delay_samples": delay,
+        "n_compared": N_EARLY, "n_matched": int(matched.sum()), "max_dt_samples": float(dt.max()) if dt.size else math.inf,
+        "max_dlevel_db": float(dl.max()) if dl.size else math.inf, "direct_sample_expected": direct, "pra_delay_samples": delay,
         "direct_peak_soundstage": peaks["soundstage"], "direct_peak_pra": peaks["pra"], "pass": bool(ok),
     }
 

@@ -97,7 +97,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     summary = run_demo(args.out, sr=args.sr)
     print(f"soundstage demo -> {summary['out_dir']}/")
-    print(f"room {'x'.join(f'{d:g}' for d in summary['room'])} m, plaster walls and ceiling, carpet floor")
+    print(f"room {'x'.join(f'{d:g}' for d in summary['room'])} m: " + ", ".join(f"{k} {v}" for k, v in summary["materials"].items()))
     print("Eyring RT60 per band (s):", "  ".join(f"{k}:{v:.2f}" for k, v in summary["rt60_eyring"].items()))
     print(format_profile(AcousticProfile.from_dict(summary["profile"])))
     print("files:", ", ".join(summary["files"]))

@@ -100,7 +100,8 @@ def plot_spectrograms(
     from soundstage.dsp.spectral import stft
 
     plt = _pyplot()
-    fig, axes = plt.subplots(len(signals), 1, figsize=(9, 3 * len(signals)), squeeze=False)
+    fig, axes = plt.subplots(len(signals), 1, figsize=(9, 3 * len(signals)), squeeze=False, sharex=True,
+                             layout="constrained")
     specs = [20 * np.log10(np.abs(stft(np.asarray(s, dtype=np.float32).ravel(), n_fft=512, hop=128)) + 1e-7) for s in signals]
     top = max(float(s.max()) for s in specs)
     for ax, spec, name in zip(axes[:, 0], specs, titles):

@@ -74,7 +74,8 @@ def test_lundeby_truncation_handles_noise_floor(sr: int, T: float) -> None:
     cut = [times(h, sr)["t30"] for h in hs]
     raw = [times(h, sr, truncate=False)["t30"] for h in hs]
     assert all(t30 == pytest.approx(T, rel=0.05) for t30 in cut)
-    assert np.mean(np.abs(np.array(raw) / T - 1)) > np.mean(np.abs(np.array(cut) / T - 1))
+    # Integrating the noise flattens the curve: the untruncated T30 always comes out longer.
+    assert all(r - c > 0.003 * T for r, c in zip(raw, cut))
     # Late in the decay the untruncated curve sits on the integrated noise; the truncated
     # and compensated one stays on the -60 dB per T line.
     h = hs[0]
@@ -100,7 +101,7 @@ def test_lundeby_without_floor_keeps_whole_signal() -> None:
     assert res.decay_rate == pytest.approx(60.0 / T, rel=1e-6)
     padded = np.concatenate([h[: sr // 2], np.zeros(sr // 2)])
     assert lundeby(padded, sr).truncation == padded.size
-    assert np.all(np.isnan(schroeder_decay(h, sr)) == False)  # noqa: E712
+    assert not np.any(np.isnan(schroeder_decay(h, sr)))
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 12, 40, 300])
@@ -142,8 +143,12 @@ def test_energy_parameters_match_closed_form(T: float) -> None:
 
 def test_energy_parameters_discount_noise_floor() -> None:
     sr, T = 16000, 0.5
-    h = noise_decay(T, sr, 2.0, seed=11, floor_db=-45.0)
-    assert centre_time(h, sr) == pytest.approx(T / DECAY_K, rel=0.05)
+    h = exact_decay(T, sr, 2.0) + 10 ** (-45 / 20) * np.random.default_rng(11).standard_normal(2 * sr)
+    e = h**2
+    naive = np.sum(np.arange(e.size) / sr * e) / e.sum()  # the noise tail drags this up by ~4.5 %
+    assert naive > 1.03 * T / DECAY_K
+    assert centre_time(h, sr) == pytest.approx(T / DECAY_K, rel=0.01)
+    assert definition(h, sr) == pytest.approx(1.0 - math.exp(-DECAY_K * 0.05 / T), abs=0.002)
 
 
 @pytest.mark.parametrize("a", [1.0, 0.3])
@@ -223,7 +228,10 @@ def test_channels_match_single_analysis_and_curves() -> None:
     np.testing.assert_array_equal(curves["broadband"], schroeder_decay(h[0], sr))
     assert curves["time"].shape == curves["broadband"].shape == curves["bands"][1000].shape
     assert np.all(np.isnan(curves["bands"][8000]))
-    assert decay_time(curves["bands"][1000], sr, start_db=-5, end_db=-25) == pytest.approx(0.3, rel=0.1)
+    for fc in (1000, 2000, 4000):
+        band_t20 = decay_time(curves["bands"][fc], sr, start_db=-5, end_db=-25)
+        assert band_t20 == profiles[0].bands[fc]["t20"]
+        assert band_t20 == pytest.approx(0.3, rel=0.25)
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,8 @@ def _assign_materials(spec: Material | str | Mapping[str, Material | str]) -> di
         return {s: material for s in SURFACES}
     out: dict[str, Material] = {}
     default = spec.get("default")
-    for key, value in spec.items():
+    # Groups first, so a named surface overrides its group whatever the order given.
+    for key, value in sorted(spec.items(), key=lambda kv: kv[0] not in SURFACE_GROUPS):
         if key == "default":
             continue
         names = SURFACE_GROUPS.get(key, (key,))

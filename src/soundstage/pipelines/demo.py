@@ -14,8 +14,11 @@ from soundstage.pipelines.room import make_room, render_room_response
 from soundstage.plots import plot_spectrograms
 from soundstage.speech.tts import synthesize_speech
 
-DEMO_TEXT = "The quick brown fox jumps over the lazy dog, in a room with plaster walls and a carpet."
-DEMO_ROOM = {"dims": (8.0, 6.0, 3.5), "materials": {"walls": "plaster", "ceiling": "plaster", "floor": "carpet"}}
+DEMO_TEXT = "Welcome to soundstage. This sentence was spoken in a room with brick walls, a wooden floor and curtains."
+DEMO_ROOM = {
+    "dims": (8.0, 6.0, 3.5),
+    "materials": {"walls": "brick", "north": "curtains", "floor": "wood", "ceiling": "plaster"},
+}
 DEMO_SOURCE = (2.0, 3.0, 1.6)
 DEMO_LISTENER = (6.0, 2.5, 1.5)
 
@@ -45,6 +48,7 @@ def run_demo(out_dir: str | Path = "soundstage-demo", *, sr: int = 16000, text: 
     return {
         "out_dir": str(out),
         "room": list(room.dims),
+        "materials": dict(DEMO_ROOM["materials"]),
         "rt60_eyring": dict(zip(map(str, profile["bands"]), room.rt60().round(3).tolist())),
         "profile": profile,
         "files": sorted(p.name for p in out.iterdir()),
