@@ -116,7 +116,9 @@ def _still_decaying(tail: np.ndarray, start: int, sr: float, line: tuple[float, 
     return b < 0.5 * line[1] and b < -3.0 * se and abs(gap) <= 10.0
 
 
-def _regress(power: np.ndarray, t: np.ndarray, ref: float, hi_db: float, lo_db: float, top: int):
+def _regress(
+    power: np.ndarray, t: np.ndarray, ref: float, hi_db: float, lo_db: float, top: int
+) -> tuple[float, float] | None:
     """Fit the block levels between the first drop to ``hi_db`` and the last level above ``lo_db``."""
     level = _db(power, ref)
     above = np.flatnonzero(level[top:] > lo_db) + top
@@ -353,13 +355,10 @@ class AcousticProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; non-finite values become ``None``, band keys become strings."""
-        clean = _json_number
-        return {
-            "sr": int(self.sr),
-            "direct_delay": clean(self.direct_delay),
-            "broadband": {k: clean(self.broadband[k]) for k in PARAMETERS},
-            "bands": {str(fc): {k: clean(p[k]) for k in PARAMETERS} for fc, p in self.bands.items()},
-        }
+        num = _json_number
+        bands = {str(fc): {k: num(p[k]) for k in PARAMETERS} for fc, p in self.bands.items()}
+        broadband = {k: num(self.broadband[k]) for k in PARAMETERS}
+        return {"sr": int(self.sr), "direct_delay": num(self.direct_delay), "broadband": broadband, "bands": bands}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AcousticProfile:
