@@ -1,9 +1,15 @@
-"""Room acoustics: materials, rooms, image sources, late reverberation, synthesis, analysis."""
+"""Room acoustics: materials, shoebox and convex rooms, image sources, late reverberation, synthesis, analysis."""
 
 from soundstage.acoustics.air import air_attenuation_db, air_energy_coefficient
 from soundstage.acoustics.analysis import AcousticProfile, analyze, analyze_channels, energy_decay_curves
+from soundstage.acoustics.convex import ConvexRoom
 from soundstage.acoustics.directivity import cardioid, polar_pattern
-from soundstage.acoustics.image_source import ImageSources, shoebox_image_sources
+from soundstage.acoustics.image_source import (
+    ImageSources,
+    convex_image_sources,
+    image_sources,
+    shoebox_image_sources,
+)
 from soundstage.acoustics.materials import Material, get_material, list_materials
 from soundstage.acoustics.rir import ImpulseResponse, synthesize_rir, synthesize_rirs
 from soundstage.acoustics.room import SURFACES, AirConditions, Room
@@ -11,6 +17,7 @@ from soundstage.acoustics.room import SURFACES, AirConditions, Room
 __all__ = [
     "AcousticProfile",
     "AirConditions",
+    "ConvexRoom",
     "ImageSources",
     "ImpulseResponse",
     "Material",
@@ -21,8 +28,10 @@ __all__ = [
     "analyze",
     "analyze_channels",
     "cardioid",
+    "convex_image_sources",
     "energy_decay_curves",
     "get_material",
+    "image_sources",
     "list_materials",
     "polar_pattern",
     "shoebox_image_sources",

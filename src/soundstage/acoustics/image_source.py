@@ -1,9 +1,8 @@
-"""Exact image-source model for shoebox rooms (Allen & Berkley, 1979).
+"""Exact image-source models: shoebox rooms (Allen & Berkley, 1979) and convex rooms (Borish, 1984).
 
-Every image within a distance (or reflection order) limit is enumerated, with the
-number of reflections off each of the six surfaces, so each image gets a per-band
-reflection gain, air absorption over its path, spherical spreading and optional
-source/receiver directivity.
+Every image within a distance (or reflection order) limit is enumerated with the number
+of reflections off each surface, so each image gets a per-band reflection gain, air
+absorption over its path, spherical spreading and optional source/receiver directivity.
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from soundstage.acoustics.directivity import Directivity
-from soundstage.acoustics.room import Room
+from soundstage.acoustics.convex import ConvexRoom
+from soundstage.acoustics.room import Enclosure, Room
 from soundstage.constants import SPEED_OF_SOUND
 
 
@@ -27,7 +27,7 @@ class ImageSources:
     positions : (n, 3) image positions in metres.
     delays : (n,) arrival times in seconds (distance / speed of sound).
     orders : (n,) total number of reflections.
-    hits : (n, 6) reflections off each surface, in :data:`room.SURFACES` order.
+    hits : (n, n_surfaces) reflections off each surface (shoebox: :data:`room.SURFACES` order).
     gains : (n, n_bands) amplitude per octave band, including 1 / (4 pi r).
     """
 
@@ -107,7 +107,7 @@ def shoebox_image_sources(
     return ImageSources(positions, dist / SPEED_OF_SOUND, hits.sum(axis=1), hits, gains)
 
 
-def _image_gains(room: Room, hits: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def _image_gains(room: Enclosure, hits: np.ndarray, dist: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         log_reflection = 0.5 * np.log1p(-room.absorption())  # (6, n_bands)
     log_reflection = np.where(np.isfinite(log_reflection), log_reflection, -np.inf)
@@ -120,3 +120,89 @@ def _image_gains(room: Room, hits: np.ndarray, dist: np.ndarray) -> np.ndarray:
 def _band_gain(gain: np.ndarray, n_bands: int) -> np.ndarray:
     gain = np.asarray(gain, dtype=float)
     return gain[:, None] if gain.ndim == 1 else gain.reshape(-1, n_bands)
+
+
+def convex_image_sources(
+    room: ConvexRoom,
+    source: Sequence[float],
+    listener: Sequence[float],
+    *,
+    max_time: float | None = None,
+    max_order: int | None = None,
+    source_directivity: Directivity | None = None,
+    receiver_directivity: Directivity | None = None,
+) -> ImageSources:
+    """Audible image sources of a convex room (Borish, 1984), sorted by delay.
+
+    Images are mirrored plane by plane, order by order. An image is only mirrored across
+    planes it lies in front of (others give invalid images), images beyond reach are
+    pruned (mirroring never brings an image closer to a listener inside the room), and
+    each remaining image is kept only if its path, traced back from the listener, meets
+    every reflecting plane inside that plane's face. Gains follow
+    :func:`shoebox_image_sources`.
+    """
+    if max_time is None and max_order is None:
+        raise ValueError("give max_time and/or max_order to bound the image-source model")
+    src = room.check_inside(source, name="source")
+    lst = room.check_inside(listener, name="listener")
+    reach = np.inf if max_time is None else SPEED_OF_SOUND * max_time
+    order_cap = np.iinfo(np.int64).max if max_order is None else max_order
+    n, d = room.normals, room.offsets
+    levels = [(src[None, :], np.array([-1]), np.array([-1]))]  # positions, plane, parent index
+    while len(levels) - 1 < order_cap:
+        pos, plane, _ = levels[-1]
+        height = d[None, :] - pos @ n.T  # > 0: image in front of plane k
+        valid = (height > 1e-9) & (plane[:, None] != np.arange(len(d))[None, :])
+        parent, k = np.nonzero(valid)
+        child = pos[parent] + 2.0 * height[parent, k][:, None] * n[k]
+        near = np.linalg.norm(child - lst, axis=1) <= reach
+        if not np.any(near):
+            break
+        levels.append((child[near], k[near], parent[near]))
+    return _audible(room, src, lst, levels, reach, source_directivity, receiver_directivity)
+
+
+def _audible(room, src, lst, levels, reach, source_directivity, receiver_directivity) -> ImageSources:
+    n, d = room.normals, room.offsets
+    out_pos, out_hits, out_arrival, out_emission = [], [], [], []
+    for order, (pos, plane, _) in enumerate(levels):
+        keep = np.linalg.norm(pos - lst, axis=1) <= reach
+        idx = np.flatnonzero(keep)
+        hits = np.zeros((idx.size, len(d)), dtype=np.int64)
+        point = np.repeat(lst[None, :], idx.size, axis=0)
+        node, ok = idx.copy(), np.ones(idx.size, dtype=bool)
+        for level in range(order, 0, -1):
+            image, k = levels[level][0][node], levels[level][1][node]
+            direction = image - point
+            t = (d[k] - np.einsum("ij,ij->i", n[k], point)) / np.einsum("ij,ij->i", n[k], direction)
+            hit = point + t[:, None] * direction
+            inside = np.all(hit @ n.T - d[None, :] <= 1e-7, axis=1)
+            ok &= (t > 1e-9) & (t < 1 + 1e-9) & inside
+            hits[np.arange(idx.size), k] += 1
+            point, node = hit, levels[level][2][node]
+        first_leg = point - src
+        out_pos.append(pos[idx][ok])
+        out_hits.append(hits[ok])
+        out_arrival.append(pos[idx][ok] - lst)
+        out_emission.append(first_leg[ok])
+    positions = np.concatenate(out_pos)
+    hits = np.concatenate(out_hits)
+    arrival = np.concatenate(out_arrival)
+    dist = np.linalg.norm(arrival, axis=1)
+    emission = np.concatenate(out_emission)
+    emission /= np.maximum(np.linalg.norm(emission, axis=1), 1e-12)[:, None]
+    sort = np.argsort(dist, kind="stable")
+    positions, hits, dist, arrival, emission = positions[sort], hits[sort], dist[sort], arrival[sort], emission[sort]
+    gains = _image_gains(room, hits, dist)
+    if receiver_directivity is not None:
+        gains = gains * _band_gain(receiver_directivity(arrival / dist[:, None]), gains.shape[1])
+    if source_directivity is not None:
+        gains = gains * _band_gain(source_directivity(emission), gains.shape[1])
+    return ImageSources(positions, dist / SPEED_OF_SOUND, hits.sum(axis=1), hits, gains)
+
+
+def image_sources(room: Enclosure, source: Sequence[float], listener: Sequence[float], **options) -> ImageSources:
+    """Image sources of any supported room (:class:`Room` shoebox or :class:`ConvexRoom`)."""
+    if isinstance(room, ConvexRoom):
+        return convex_image_sources(room, source, listener, **options)
+    return shoebox_image_sources(room, source, listener, **options)

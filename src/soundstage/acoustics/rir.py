@@ -18,9 +18,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from soundstage.acoustics.directivity import Directivity
-from soundstage.acoustics.image_source import ImageSources, shoebox_image_sources
+from soundstage.acoustics.image_source import ImageSources, image_sources
 from soundstage.acoustics.late_reverb import diffuse_tail, matched_band_amplitudes
-from soundstage.acoustics.room import Room
+from soundstage.acoustics.room import Enclosure
 from soundstage.constants import DEFAULT_SR, SPEED_OF_SOUND
 from soundstage.dsp.delay import render_impulses
 from soundstage.dsp.filterbank import band_power_fractions, band_split, high_pass
@@ -52,18 +52,18 @@ class ImpulseResponse:
         return self.data.shape[-1] / self.sr
 
 
-def crossover_time(room: Room, distance: float, *, n_images: int = DEFAULT_CROSSOVER_IMAGES) -> float:
+def crossover_time(room: Enclosure, distance: float, *, n_images: int = DEFAULT_CROSSOVER_IMAGES) -> float:
     """Time (s) by which about ``n_images`` image sources have arrived.
 
-    A shoebox holds one image per room volume, so images within radius ``R`` number
-    ``4 pi R^3 / (3 V)``. The result is at least 10 ms after the direct sound.
+    Images fill space at one per room volume (exactly for a shoebox, on average for a
+    convex room), so about ``4 pi R^3 / (3 V)`` lie within radius ``R``. The result is at least 10 ms after the direct sound.
     """
     radius = (3.0 * room.volume * n_images / (4.0 * np.pi)) ** (1.0 / 3.0)
     return max(radius, distance + 10 * CROSSFADE * SPEED_OF_SOUND) / SPEED_OF_SOUND
 
 
 def synthesize_rir(
-    room: Room,
+    room: Enclosure,
     source: Sequence[float],
     listener: Sequence[float],
     *,
@@ -79,7 +79,7 @@ def synthesize_rir(
 
     Parameters
     ----------
-    room : Room
+    room : Room or ConvexRoom
     source, listener : positions (x, y, z) in metres, strictly inside the room.
     sr : sample rate in Hz.
     duration : length in seconds; default 1.1 x the longest band RT60 (at most 20 s),
@@ -106,7 +106,7 @@ def synthesize_rir(
         duration = min(1.1 * float(np.max(rt60[np.isfinite(rt60)], initial=0.0)), 20.0)
     duration = max(duration, t_c + 4 * CROSSFADE)
     length = int(np.ceil(duration * sr))
-    images = shoebox_image_sources(
+    images = image_sources(
         room, src, lst, max_time=t_c + CROSSFADE / 2,
         source_directivity=source_directivity, receiver_directivity=receiver_directivity,
     )
@@ -117,14 +117,14 @@ def synthesize_rir(
     tail = diffuse_tail(amplitudes, rt60, sr=sr, length=length, fade=_fade_in(length, sr, t_c), rng=rng,
                         high_pass_cutoff=HIGH_PASS_HZ)[0]
     meta = {
-        "room": list(room.dims), "source": src.tolist(), "listener": lst.tolist(), "distance_m": distance,
+        "room": type(room).__name__, "volume_m3": room.volume, "source": src.tolist(), "listener": lst.tolist(), "distance_m": distance,
         "crossover_s": t_c, "n_images": len(images), "rt60_design": rt60.tolist(), "formula": formula, "seed": seed,
     }
     return ImpulseResponse((early + tail)[None].astype(np.float32), int(sr), "mono", meta)
 
 
 def synthesize_rirs(
-    room: Room,
+    room: Enclosure,
     sources: np.ndarray,
     listeners: np.ndarray,
     *,
@@ -152,7 +152,7 @@ def synthesize_rirs(
         rows.append(synthesize_rir(room, src[i], lst[i], sr=sr, duration=duration, seed=seed + i, **options).data[0])
     length = max(r.size for r in rows)
     data = np.stack([np.pad(r, (0, length - r.size)) for r in rows])
-    return ImpulseResponse(data, int(sr), "mono", {"room": list(room.dims), "pairs": len(rows), "seed": seed})
+    return ImpulseResponse(data, int(sr), "mono", {"room": type(room).__name__, "pairs": len(rows), "seed": seed})
 
 
 def _crossfade_position(length: int, sr: int, crossover: float) -> np.ndarray:

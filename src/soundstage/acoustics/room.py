@@ -7,6 +7,7 @@ Coordinates are metres with x right, y forward, z up; a shoebox room spans
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -34,8 +35,65 @@ class AirConditions:
         return air_energy_coefficient(OCTAVE_BANDS, temperature_c=self.temperature_c, humidity=self.humidity)
 
 
+class Enclosure(ABC):
+    """Reverberation formulas shared by every room shape.
+
+    Subclasses provide ``volume``, ``air``, :meth:`surface_areas`, :meth:`surface_materials`
+    and :meth:`check_inside`.
+    """
+
+    air: AirConditions | None
+
+    @property
+    @abstractmethod
+    def volume(self) -> float:
+        """Volume in cubic metres."""
+
+    @abstractmethod
+    def surface_areas(self) -> np.ndarray:
+        """Area of each surface in square metres, shape ``(n_surfaces,)``."""
+
+    @abstractmethod
+    def surface_materials(self) -> list[Material]:
+        """Material of each surface, in the order of :meth:`surface_areas`."""
+
+    @abstractmethod
+    def check_inside(self, point: Sequence[float], *, name: str = "point") -> np.ndarray:
+        """Return ``point`` as an array, raising when it is not strictly inside the room."""
+
+    def absorption(self) -> np.ndarray:
+        """Absorption coefficients, shape ``(n_surfaces, n_bands)``."""
+        return np.array([m.absorption for m in self.surface_materials()], dtype=float)
+
+    def mean_absorption(self) -> np.ndarray:
+        """Area-weighted mean absorption per band, shape ``(n_bands,)``."""
+        areas = self.surface_areas()
+        return areas @ self.absorption() / areas.sum()
+
+    def air_coefficient(self) -> np.ndarray:
+        """Energy attenuation of air per band (1/m); zeros when the room has no air absorption."""
+        return np.zeros(len(OCTAVE_BANDS)) if self.air is None else self.air.energy_coefficient()
+
+    def rt60(self, *, formula: str = "eyring") -> np.ndarray:
+        """Reverberation time per band in seconds, with the air term.
+
+        Sabine: ``T = 4 ln(1e6) V / (c (S a + 4 m V))`` (= 0.161 V / (S a) without air);
+        Eyring replaces ``S a`` by ``-S ln(1 - a)``. ``a`` is the area-weighted mean absorption.
+        """
+        area, volume = self.surface_areas().sum(), self.volume
+        alpha = np.clip(self.mean_absorption(), 0.0, 1.0 - 1e-12)
+        if formula == "eyring":
+            surface_term = -area * np.log1p(-alpha)
+        elif formula == "sabine":
+            surface_term = area * alpha
+        else:
+            raise InvalidGeometryError(f"unknown reverberation formula {formula!r}; expected 'eyring' or 'sabine'")
+        denom = surface_term + 4.0 * self.air_coefficient() * volume
+        with np.errstate(divide="ignore"):
+            return np.where(denom > 0, 4.0 * DECAY_60DB * volume / (SPEED_OF_SOUND * denom), np.inf)
+
 @dataclass(frozen=True)
-class Room:
+class Room(Enclosure):
     """A shoebox room: dimensions plus one material per surface.
 
     Use :meth:`shoebox` or :meth:`for_rt60` to build one; they validate their input.
@@ -95,48 +153,30 @@ class Room:
         lx, ly, lz = self.dims
         return np.array([ly * lz, ly * lz, lx * lz, lx * lz, lx * ly, lx * ly])
 
-    def absorption(self) -> np.ndarray:
-        """Absorption coefficients, shape ``(6 surfaces, n_bands)``."""
-        return np.array([self.materials[s].absorption for s in SURFACES], dtype=float)
-
-    def mean_absorption(self) -> np.ndarray:
-        """Area-weighted mean absorption per band, shape ``(n_bands,)``."""
-        areas = self.surface_areas()
-        return areas @ self.absorption() / areas.sum()
-
-    def air_coefficient(self) -> np.ndarray:
-        """Energy attenuation of air per band (1/m); zeros when the room has no air absorption."""
-        return np.zeros(len(OCTAVE_BANDS)) if self.air is None else self.air.energy_coefficient()
-
-    def rt60(self, *, formula: str = "eyring") -> np.ndarray:
-        """Reverberation time per band in seconds, with the air term.
-
-        Sabine: ``T = 4 ln(1e6) V / (c (S a + 4 m V))`` (= 0.161 V / (S a) without air);
-        Eyring replaces ``S a`` by ``-S ln(1 - a)``. ``a`` is the area-weighted mean absorption.
-        """
-        area, volume = self.surface_areas().sum(), self.volume
-        alpha = np.clip(self.mean_absorption(), 0.0, 1.0 - 1e-12)
-        if formula == "eyring":
-            surface_term = -area * np.log1p(-alpha)
-        elif formula == "sabine":
-            surface_term = area * alpha
-        else:
-            raise InvalidGeometryError(f"unknown reverberation formula {formula!r}; expected 'eyring' or 'sabine'")
-        denom = surface_term + 4.0 * self.air_coefficient() * volume
-        with np.errstate(divide="ignore"):
-            return np.where(denom > 0, 4.0 * DECAY_60DB * volume / (SPEED_OF_SOUND * denom), np.inf)
+    def surface_materials(self) -> list[Material]:
+        """Materials in :data:`SURFACES` order."""
+        return [self.materials[s] for s in SURFACES]
 
     def check_inside(self, point: Sequence[float], *, name: str = "point") -> np.ndarray:
         """Return ``point`` as an array, raising when it is not strictly inside the room."""
-        p = np.asarray(point, dtype=float)
-        if p.shape != (3,) or not np.all(np.isfinite(p)):
-            raise InvalidGeometryError(f"{name} must be three finite coordinates x,y,z in metres, got {point!r}")
+        p = as_point(point, name=name)
         if np.any(p <= 0) or np.any(p >= np.asarray(self.dims)):
             raise InvalidGeometryError(
                 f"{name} {tuple(p.tolist())} is outside the room; expected 0 < x < {self.dims[0]}, "
                 f"0 < y < {self.dims[1]}, 0 < z < {self.dims[2]}"
             )
         return p
+
+
+def as_point(point: Sequence[float], *, name: str = "point") -> np.ndarray:
+    """``point`` as a float array of shape ``(3,)``, raising when it is not three finite numbers."""
+    try:
+        p = np.asarray(point, dtype=float)
+    except (TypeError, ValueError):
+        p = np.empty(0)
+    if p.shape != (3,) or not np.all(np.isfinite(p)):
+        raise InvalidGeometryError(f"{name} must be three finite coordinates x,y,z in metres, got {point!r}")
+    return p
 
 
 def _check_dims(dims: Sequence[float]) -> tuple[float, float, float]:
