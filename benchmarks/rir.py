@@ -219,8 +219,8 @@ def _early_table(rows: list[dict[str, Any]]) -> str:
     body = []
     for i, r in enumerate(rows):
         e = r["early_arrivals"]
-        body.append([str(i + 1), f"{e['n_matched']}/{e['n_compared']}", fmt(e["max_dt_samples"], ".3f"),
-                     fmt(e["max_dlevel_db"], ".3f"), str(e["direct_sample_expected"]),
+        body.append([str(i + 1), f"{e['n_matched']}/{e['n_compared']}", fmt(e["max_dt_samples"], ".1e"),
+                     fmt(e["max_dlevel_db"], ".1e"), str(e["direct_sample_expected"]),
                      str(e["direct_peak_soundstage"]), str(e["direct_peak_pra"]), pass_fail(e["pass"])])
     heads = ["#", "matched", "max |dt| (samples)", "max |dL| (dB)", "round(d/c*fs)", "soundstage peak",
              "pra peak (+40)", "verdict"]

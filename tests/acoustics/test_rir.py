@@ -61,10 +61,12 @@ def test_t30_matches_design(dims, rt60):
     room = Room.for_rt60(dims, rt60, air=None)
     src = np.multiply(dims, (0.3, 0.6, 0.45))
     lst = np.multiply(dims, (0.7, 0.35, 0.5))
-    profile = analyze(synthesize_rir(room, src, lst, sr=16000).data[0], 16000)
-    assert profile.broadband["t30"] == pytest.approx(rt60, rel=0.05)
+    profiles = [analyze(synthesize_rir(room, src, lst, sr=16000, seed=s).data[0], 16000) for s in range(3)]
+    assert profiles[0].broadband["t30"] == pytest.approx(rt60, rel=0.05)
+    # A single octave-band T30 estimate of a noise decay scatters by 2-4 %; average three tails.
     for band in (500, 1000, 2000, 4000):
-        assert profile.bands[band]["t30"] == pytest.approx(rt60, rel=0.05), band
+        mean = np.mean([p.bands[band]["t30"] for p in profiles])
+        assert mean == pytest.approx(rt60, rel=0.05), band
 
 
 def test_per_band_decay_follows_air_absorption():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from soundstage.constants import DECAY_60DB
-from soundstage.dsp.filterbank import band_synthesis, high_pass
+from soundstage.dsp.filterbank import band_synthesis
 
 
 def decay_envelopes(rt60: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -49,7 +49,7 @@ def diffuse_tail(
     times = np.arange(length) / sr
     shaped = (band_amplitudes[:, None] * decay_envelopes(rt60, times) * fade[None, :])[:, None, :]
     noise = rng.standard_normal((channels, length))
-    return high_pass(band_synthesis(shaped * noise[None], sr), sr, cutoff=high_pass_cutoff)
+    return band_synthesis(shaped * noise[None], sr, high_pass_cutoff=high_pass_cutoff)
 
 
 def matched_band_amplitudes(

@@ -22,7 +22,7 @@ from soundstage.acoustics.image_source import ImageSources, image_sources
 from soundstage.acoustics.late_reverb import diffuse_tail, matched_band_amplitudes
 from soundstage.acoustics.room import Enclosure
 from soundstage.constants import DEFAULT_SR, SPEED_OF_SOUND
-from soundstage.dsp.delay import render_impulses
+from soundstage.dsp.delay import HALF_TAPS, render_impulses
 from soundstage.dsp.filterbank import band_power_fractions, band_split, high_pass
 from soundstage.errors import InvalidAudioError
 
@@ -173,14 +173,19 @@ def _render_early(
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Early response (samples,), its per-band energy in the matching window, and the window (s).
 
-    The energy is measured on each band's own rendered signal (after the DC-blocking
-    high-pass), because low-frequency images add up coherently rather than in energy.
+    The early part ends at the crossover, so it is rendered on a buffer that stops just
+    after it. The energy is measured on each band's own rendered signal (after the
+    DC-blocking high-pass), because low-frequency images add up coherently rather than
+    in energy.
     """
-    trains = render_impulses(images.delays * sr, images.gains, length).reshape(images.gains.shape[1], length)
+    short = min(length, int(np.ceil((crossover + CROSSFADE) * sr)) + HALF_TAPS + 1)
+    trains = render_impulses(images.delays * sr, images.gains, short).reshape(images.gains.shape[1], short)
     # DC-block before fading out, so the fade cuts no low-frequency build-up.
-    faded = high_pass(trains, sr, cutoff=HIGH_PASS_HZ) * _fade_out(length, sr, crossover)
+    faded = high_pass(trains, sr, cutoff=HIGH_PASS_HZ) * _fade_out(short, sr, crossover)
     bands = band_split(faded, sr)
     window = (max(crossover / 2, images.delays[0] + CROSSFADE), crossover - CROSSFADE / 2)
     span = slice(int(round(window[0] * sr)), int(round(window[1] * sr)))
     energy = (bands[:, span] ** 2).sum(axis=1)
-    return bands.sum(axis=0), energy, window
+    early = np.zeros(length)
+    early[:short] = bands.sum(axis=0)
+    return early, energy, window

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from soundstage.errors import InvalidAudioError
 
@@ -69,14 +70,12 @@ def render_impulses(
         raise InvalidAudioError("render_impulses got non-finite delays or amplitudes; expected finite numbers")
     squeeze = amps.ndim == 1
     amps = amps.reshape(delays.size, -1)
-    n_ch = amps.shape[1]
     base = np.floor(delays).astype(np.int64)
     kernels = sinc_kernels(delays - base, half_taps=half_taps)
     idx = base[:, None] + np.arange(-half_taps, half_taps + 1)[None, :]
     valid = (idx >= 0) & (idx < length)
-    out = np.zeros((n_ch, length))
-    flat_idx = idx[valid]
-    for c in range(n_ch):
-        weights = (kernels * amps[:, c : c + 1])[valid]
-        out[c] = np.bincount(flat_idx, weights=weights, minlength=length)[:length]
+    image = np.broadcast_to(np.arange(delays.size)[:, None], idx.shape)
+    # A sparse (samples x impulses) kernel matrix applies every channel's amplitudes at once.
+    placement = sparse.csr_matrix((kernels[valid], (idx[valid], image[valid])), shape=(length, delays.size))
+    out = np.asarray(placement @ amps).T
     return out[0] if squeeze else out

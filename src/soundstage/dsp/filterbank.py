@@ -9,6 +9,8 @@ takes everything below it and the highest everything above it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import fft as sfft
 
@@ -53,6 +55,38 @@ def band_masks(
     return np.vstack([ones, above]) - np.vstack([above, zeros])
 
 
+def _fft_length(n: int, sr: int) -> int:
+    # Padding keeps the (two-sided, fast-decaying) band responses from wrapping around.
+    return sfft.next_fast_len(n + max(int(0.2 * sr), 256), real=True)
+
+
+@lru_cache(maxsize=32)
+def _fft_masks(nfft: int, sr: int, bands: tuple[float, ...], transition: float) -> np.ndarray:
+    masks = band_masks(sfft.rfftfreq(nfft, 1.0 / sr), bands, transition=transition)
+    masks.flags.writeable = False
+    return masks
+
+
+@lru_cache(maxsize=32)
+def _fft_high_pass(nfft: int, sr: int, cutoff: float) -> np.ndarray:
+    from scipy.signal import sosfreqz
+
+    _, h = sosfreqz(high_pass_sos(sr, cutoff=cutoff), worN=sfft.rfftfreq(nfft, 1.0 / sr), fs=sr)
+    h.flags.writeable = False
+    return h
+
+
+def _per_band(masks: np.ndarray, ndim: int) -> np.ndarray:
+    return masks.reshape((masks.shape[0],) + (1,) * (ndim - 2) + (-1,))
+
+
+def _check_bands(band_signals: np.ndarray, bands: tuple[float, ...]) -> np.ndarray:
+    band_signals = np.asarray(band_signals)
+    if band_signals.shape[0] != len(bands):
+        raise InvalidAudioError(f"got {band_signals.shape[0]} band signals; expected one per band ({len(bands)})")
+    return band_signals
+
+
 def octave_filterbank(
     x: np.ndarray,
     sr: int,
@@ -84,11 +118,10 @@ def octave_filterbank(
     if not np.all(np.isfinite(x)):
         raise InvalidAudioError("octave_filterbank got NaN or infinite samples; expected finite audio")
     n = x.shape[-1]
-    # Padding keeps the (two-sided, fast-decaying) band responses from wrapping around.
-    nfft = sfft.next_fast_len(n + max(int(0.2 * sr), 256), real=True)
+    nfft = _fft_length(n, sr)
     spec = sfft.rfft(x.astype(np.float64, copy=False), n=nfft, axis=-1)
-    masks = band_masks(sfft.rfftfreq(nfft, 1.0 / sr), bands, transition=transition)
-    out = sfft.irfft(masks.reshape((len(bands),) + (1,) * (x.ndim - 1) + (-1,)) * spec[None], n=nfft, axis=-1)
+    masks = _fft_masks(nfft, sr, tuple(bands), transition)
+    out = sfft.irfft(_per_band(masks, x.ndim + 1) * spec[None], n=nfft, axis=-1)
     return out[..., :n].astype(np.result_type(x.dtype, np.float32), copy=False)
 
 
@@ -98,6 +131,7 @@ def band_synthesis(
     *,
     bands: tuple[float, ...] = OCTAVE_BANDS,
     transition: float = DEFAULT_TRANSITION,
+    high_pass_cutoff: float | None = None,
 ) -> np.ndarray:
     """Filter each band's own signal with that band's filter and sum the results.
 
@@ -111,12 +145,23 @@ def band_synthesis(
         One signal per band.
     sr : int
         Sample rate in Hz.
+    high_pass_cutoff : float, optional
+        Also apply :func:`high_pass` at this corner (Hz), in the same FFT pass (the padding
+        holds its decaying response, so it stays causal).
 
     Returns
     -------
     array, shape ``(..., samples)``
     """
-    return band_split(band_signals, sr, bands=bands, transition=transition).sum(axis=0)
+    band_signals = _check_bands(band_signals, tuple(bands))
+    n = band_signals.shape[-1]
+    nfft = _fft_length(n, sr)
+    masks = _fft_masks(nfft, sr, tuple(bands), transition)
+    if high_pass_cutoff is not None:
+        masks = masks * _fft_high_pass(nfft, sr, high_pass_cutoff)
+    spec = sfft.rfft(band_signals.astype(np.float64, copy=False), n=nfft, axis=-1)
+    spec = np.einsum("b...f,bf->...f", spec, masks)
+    return sfft.irfft(spec, n=nfft, axis=-1)[..., :n]
 
 
 def band_split(
@@ -130,15 +175,10 @@ def band_split(
 
     ``band_synthesis(x, sr) == band_split(x, sr).sum(axis=0)``; shapes as there.
     """
-    band_signals = np.asarray(band_signals)
-    if band_signals.shape[0] != len(bands):
-        raise InvalidAudioError(
-            f"got {band_signals.shape[0]} band signals; expected one per band ({len(bands)})"
-        )
+    band_signals = _check_bands(band_signals, tuple(bands))
     n = band_signals.shape[-1]
-    nfft = sfft.next_fast_len(n + max(int(0.2 * sr), 256), real=True)
-    masks = band_masks(sfft.rfftfreq(nfft, 1.0 / sr), bands, transition=transition)
-    masks = masks.reshape((len(bands),) + (1,) * (band_signals.ndim - 2) + (-1,))
+    nfft = _fft_length(n, sr)
+    masks = _per_band(_fft_masks(nfft, sr, tuple(bands), transition), band_signals.ndim)
     spec = sfft.rfft(band_signals.astype(np.float64, copy=False), n=nfft, axis=-1) * masks
     return sfft.irfft(spec, n=nfft, axis=-1)[..., :n]
 
@@ -167,7 +207,7 @@ def band_power_fractions(
 ) -> np.ndarray:
     """Fraction of white-noise power each band filter passes, shape ``(n_bands,)``.
 
-    With ``high_pass_cutoff``, for the band filters following :func:`high_pass`.
+    With ``high_pass_cutoff``, for the band filters followed by :func:`high_pass`.
     """
     freqs = np.linspace(0.0, sr / 2.0, n_freqs)
     power = band_masks(freqs, bands, transition=transition) ** 2
