@@ -22,6 +22,19 @@ def decay_envelopes(rt60: np.ndarray, times: np.ndarray) -> np.ndarray:
     return np.exp(-rate[:, None] * np.asarray(times, dtype=float)[None, :])
 
 
+def sampled_envelopes(rt60: np.ndarray, *, length: int, sr: int) -> np.ndarray:
+    """:func:`decay_envelopes` at ``t = n / sr`` for ``n < length``, shape ``(n_bands, length)``.
+
+    ``exp(-a (B i + j) / sr)`` is the product of a coarse and a fine exponential, so about
+    ``2 sqrt(length)`` exponentials per band are evaluated instead of ``length``.
+    """
+    block = max(1, int(np.ceil(np.sqrt(length))))
+    rate = DECAY_60DB / (2.0 * np.asarray(rt60, dtype=float))
+    coarse = np.exp(-rate[:, None] * (np.arange(0, length, block) / sr)[None, :])
+    fine = np.exp(-rate[:, None] * (np.arange(block) / sr)[None, :])
+    return np.ascontiguousarray((coarse[:, :, None] * fine[:, None, :]).reshape(len(rate), -1)[:, :length])
+
+
 def diffuse_tail(
     band_amplitudes: np.ndarray,
     rt60: np.ndarray,
@@ -46,10 +59,11 @@ def diffuse_tail(
     channels : independent noise channels.
     high_pass_cutoff : DC-blocking high-pass corner in Hz.
     """
-    times = np.arange(length) / sr
-    shaped = (band_amplitudes[:, None] * decay_envelopes(rt60, times) * fade[None, :])[:, None, :]
+    shaped = sampled_envelopes(rt60, length=length, sr=sr)
+    shaped *= np.asarray(band_amplitudes, dtype=float)[:, None]
+    shaped *= fade[None, :]
     noise = rng.standard_normal((channels, length))
-    return band_synthesis(shaped * noise[None], sr, high_pass_cutoff=high_pass_cutoff)
+    return band_synthesis(shaped[:, None, :] * noise[None], sr, high_pass_cutoff=high_pass_cutoff)
 
 
 def matched_band_amplitudes(

@@ -156,8 +156,13 @@ def synthesize_rirs(
 
 
 def _crossfade_position(length: int, sr: int, crossover: float) -> np.ndarray:
-    t = np.arange(length) / sr
-    return np.clip((t - (crossover - CROSSFADE / 2)) / CROSSFADE, 0.0, 1.0)
+    """0 before the cross-fade, rising linearly to 1 across it (only the ramp is computed)."""
+    start = max(0, min(length, int(np.floor((crossover - CROSSFADE / 2) * sr))))
+    stop = max(start, min(length, int(np.ceil((crossover + CROSSFADE / 2) * sr)) + 1))
+    x = np.zeros(length)
+    x[start:stop] = np.clip((np.arange(start, stop) / sr - (crossover - CROSSFADE / 2)) / CROSSFADE, 0.0, 1.0)
+    x[stop:] = 1.0
+    return x
 
 
 def _fade_in(length: int, sr: int, crossover: float) -> np.ndarray:

@@ -19,6 +19,8 @@ from soundstage.errors import InvalidAudioError
 
 #: Width of each crossover transition, in octaves.
 DEFAULT_TRANSITION = 0.5
+#: Threads for the batched band FFTs (-1: every core).
+FFT_WORKERS = -1
 
 
 def crossover_frequencies(bands: tuple[float, ...] = OCTAVE_BANDS) -> np.ndarray:
@@ -119,9 +121,9 @@ def octave_filterbank(
         raise InvalidAudioError("octave_filterbank got NaN or infinite samples; expected finite audio")
     n = x.shape[-1]
     nfft = _fft_length(n, sr)
-    spec = sfft.rfft(x.astype(np.float64, copy=False), n=nfft, axis=-1)
+    spec = sfft.rfft(x.astype(np.float64, copy=False), n=nfft, axis=-1, workers=FFT_WORKERS)
     masks = _fft_masks(nfft, sr, tuple(bands), transition)
-    out = sfft.irfft(_per_band(masks, x.ndim + 1) * spec[None], n=nfft, axis=-1)
+    out = sfft.irfft(_per_band(masks, x.ndim + 1) * spec[None], n=nfft, axis=-1, workers=FFT_WORKERS)
     return out[..., :n].astype(np.result_type(x.dtype, np.float32), copy=False)
 
 
@@ -159,9 +161,9 @@ def band_synthesis(
     masks = _fft_masks(nfft, sr, tuple(bands), transition)
     if high_pass_cutoff is not None:
         masks = masks * _fft_high_pass(nfft, sr, high_pass_cutoff)
-    spec = sfft.rfft(band_signals.astype(np.float64, copy=False), n=nfft, axis=-1)
+    spec = sfft.rfft(band_signals.astype(np.float64, copy=False), n=nfft, axis=-1, workers=FFT_WORKERS)
     spec = np.einsum("b...f,bf->...f", spec, masks)
-    return sfft.irfft(spec, n=nfft, axis=-1)[..., :n]
+    return sfft.irfft(spec, n=nfft, axis=-1, workers=FFT_WORKERS)[..., :n]
 
 
 def band_split(
@@ -179,8 +181,8 @@ def band_split(
     n = band_signals.shape[-1]
     nfft = _fft_length(n, sr)
     masks = _per_band(_fft_masks(nfft, sr, tuple(bands), transition), band_signals.ndim)
-    spec = sfft.rfft(band_signals.astype(np.float64, copy=False), n=nfft, axis=-1) * masks
-    return sfft.irfft(spec, n=nfft, axis=-1)[..., :n]
+    spec = sfft.rfft(band_signals.astype(np.float64, copy=False), n=nfft, axis=-1, workers=FFT_WORKERS) * masks
+    return sfft.irfft(spec, n=nfft, axis=-1, workers=FFT_WORKERS)[..., :n]
 
 
 def high_pass_sos(sr: int, *, cutoff: float = 20.0, order: int = 2) -> np.ndarray:
@@ -197,6 +199,7 @@ def high_pass(x: np.ndarray, sr: int, *, cutoff: float = 20.0, order: int = 2) -
     return sosfilt(high_pass_sos(sr, cutoff=cutoff, order=order), x, axis=-1)
 
 
+@lru_cache(maxsize=32)
 def band_power_fractions(
     sr: int,
     *,
@@ -208,6 +211,7 @@ def band_power_fractions(
     """Fraction of white-noise power each band filter passes, shape ``(n_bands,)``.
 
     With ``high_pass_cutoff``, for the band filters followed by :func:`high_pass`.
+    The result is cached and read-only.
     """
     freqs = np.linspace(0.0, sr / 2.0, n_freqs)
     power = band_masks(freqs, bands, transition=transition) ** 2
@@ -216,4 +220,6 @@ def band_power_fractions(
 
         _, h = sosfreqz(high_pass_sos(sr, cutoff=high_pass_cutoff), worN=freqs, fs=sr)
         power = power * np.abs(h) ** 2
-    return power.mean(axis=1)
+    fractions = power.mean(axis=1)
+    fractions.flags.writeable = False
+    return fractions
