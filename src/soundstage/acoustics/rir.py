@@ -28,7 +28,7 @@ from soundstage.errors import InvalidAudioError
 
 #: Images expected before the crossover: enough for a stable energy match.
 DEFAULT_CROSSOVER_IMAGES = 600
-#: DC-blocking high-pass applied to the whole response (a real source radiates no DC), Hz.
+#: Corner of the DC-blocking high-pass on the whole response (a real source radiates no DC), Hz.
 HIGH_PASS_HZ = 20.0
 #: Cross-fade length between the early part and the tail, seconds.
 CROSSFADE = 0.005
@@ -56,10 +56,17 @@ def crossover_time(room: Enclosure, distance: float, *, n_images: int = DEFAULT_
     """Time (s) by which about ``n_images`` image sources have arrived.
 
     Images fill space at one per room volume (exactly for a shoebox, on average for a
-    convex room), so about ``4 pi R^3 / (3 V)`` lie within radius ``R``. The result is at least 10 ms after the direct sound.
+    convex room), so about ``4 pi R^3 / (3 V)`` lie within radius ``R``. The result is
+    at least 50 ms after the direct sound.
     """
     radius = (3.0 * room.volume * n_images / (4.0 * np.pi)) ** (1.0 / 3.0)
     return max(radius, distance + 10 * CROSSFADE * SPEED_OF_SOUND) / SPEED_OF_SOUND
+
+
+def default_duration(room: Enclosure, *, formula: str = "eyring") -> float:
+    """1.1 x the longest band reverberation time (a 66 dB decay), at most 20 s."""
+    rt60 = room.rt60(formula=formula)
+    return min(1.1 * float(np.max(rt60[np.isfinite(rt60)], initial=0.0)), 20.0)
 
 
 def synthesize_rir(
@@ -102,9 +109,7 @@ def synthesize_rir(
     distance = float(np.linalg.norm(src - lst))
     rt60 = room.rt60(formula=formula)
     t_c = crossover if crossover is not None else crossover_time(room, distance)
-    if duration is None:
-        duration = min(1.1 * float(np.max(rt60[np.isfinite(rt60)], initial=0.0)), 20.0)
-    duration = max(duration, t_c + 4 * CROSSFADE)
+    duration = max(default_duration(room, formula=formula) if duration is None else duration, t_c + 4 * CROSSFADE)
     length = int(np.ceil(duration * sr))
     images = image_sources(
         room, src, lst, max_time=t_c + CROSSFADE / 2,
@@ -117,8 +122,9 @@ def synthesize_rir(
     tail = diffuse_tail(amplitudes, rt60, sr=sr, length=length, fade=_fade_in(length, sr, t_c), rng=rng,
                         high_pass_cutoff=HIGH_PASS_HZ)[0]
     meta = {
-        "room": type(room).__name__, "volume_m3": room.volume, "source": src.tolist(), "listener": lst.tolist(), "distance_m": distance,
-        "crossover_s": t_c, "n_images": len(images), "rt60_design": rt60.tolist(), "formula": formula, "seed": seed,
+        "room": type(room).__name__, "volume_m3": room.volume, "source": src.tolist(), "listener": lst.tolist(),
+        "distance_m": distance, "crossover_s": t_c, "n_images": len(images), "rt60_design": rt60.tolist(),
+        "formula": formula, "seed": seed,
     }
     return ImpulseResponse((early + tail)[None].astype(np.float32), int(sr), "mono", meta)
 
@@ -144,8 +150,7 @@ def synthesize_rirs(
     lst = np.atleast_2d(np.asarray(listeners, dtype=float))
     src, lst = np.broadcast_arrays(src, lst)
     if duration is None:
-        rt60 = room.rt60(formula=options.get("formula", "eyring"))
-        duration = min(1.1 * float(np.max(rt60[np.isfinite(rt60)], initial=0.0)), 20.0)
+        duration = default_duration(room, formula=options.get("formula", "eyring"))
     rows = []
     show = len(src) > 16 if progress is None else progress
     for i in tqdm(range(len(src)), desc="impulse responses", disable=not show):
@@ -183,8 +188,9 @@ def _render_early(
     DC-blocking high-pass), because low-frequency images add up coherently rather than
     in energy.
     """
-    short = min(length, int(np.ceil((crossover + CROSSFADE) * sr)) + HALF_TAPS + 1)
-    trains = render_impulses(images.delays * sr, images.gains, short).reshape(images.gains.shape[1], short)
+    # The margin holds the kernels and the band filters' ringing after the fade-out.
+    short = min(length, int(np.ceil((crossover + CROSSFADE + 0.02) * sr)) + HALF_TAPS)
+    trains = render_impulses(images.delays * sr, images.gains, short)
     # DC-block before fading out, so the fade cuts no low-frequency build-up.
     faded = high_pass(trains, sr, cutoff=HIGH_PASS_HZ) * _fade_out(short, sr, crossover)
     bands = band_split(faded, sr)
