@@ -16,6 +16,7 @@ from soundstage.acoustics.directivity import Directivity
 from soundstage.acoustics.convex import ConvexRoom
 from soundstage.acoustics.room import Enclosure, Room
 from soundstage.constants import SPEED_OF_SOUND
+from soundstage.errors import InvalidGeometryError
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,8 @@ def shoebox_image_sources(
         (free-field ``1 / (4 pi r)``) times ``sqrt(1 - absorption)`` per reflection, times
         ``10 ** (-air_dB_per_m * r / 20)``, times directivity gains.
     """
-    if max_time is None and max_order is None:
-        raise ValueError("give max_time and/or max_order to bound the image-source model")
-    src = room.check_inside(source, name="source")
-    lst = room.check_inside(listener, name="listener")
+    src, lst, reach = _bounds(room, source, listener, max_time, max_order)
     dims = np.asarray(room.dims)
-    reach = np.inf if max_time is None else SPEED_OF_SOUND * max_time
     axes = []
     for a in range(3):
         n_max = int(np.ceil(reach / (2 * dims[a]))) + 1 if np.isfinite(reach) else (max_order + 1) // 2 + 1
@@ -92,17 +89,45 @@ def shoebox_image_sources(
     ix, iy, iz = np.nonzero(keep)
     positions = np.stack([cx[ix], cy[iy], cz[iz]], axis=1)
     hits = np.stack([lox[ix], hix[ix], loy[iy], hiy[iy], loz[iz], hiz[iz]], axis=1)
-    dist = np.sqrt(dist2[ix, iy, iz])
+    # Leaving direction at the real source: the image -> listener ray with mirrored axes flipped.
+    parity = np.stack([hits[:, 0] + hits[:, 1], hits[:, 2] + hits[:, 3], hits[:, 4] + hits[:, 5]], axis=1) % 2
+    emission = (lst - positions) * (1 - 2 * parity)
+    return _assemble(room, lst, positions, hits, emission, source_directivity, receiver_directivity)
+
+
+def _bounds(
+    room: Enclosure, source: Sequence[float], listener: Sequence[float], max_time: float | None, max_order: int | None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Checked source and listener positions and the reach (m) of the image search."""
+    if max_time is None and max_order is None:
+        raise InvalidGeometryError("give max_time and/or max_order to bound the image-source model")
+    src = room.check_inside(source, name="source")
+    lst = room.check_inside(listener, name="listener")
+    return src, lst, np.inf if max_time is None else SPEED_OF_SOUND * max_time
+
+
+def _assemble(
+    room: Enclosure,
+    listener: np.ndarray,
+    positions: np.ndarray,
+    hits: np.ndarray,
+    emission: np.ndarray,
+    source_directivity: Directivity | None,
+    receiver_directivity: Directivity | None,
+) -> ImageSources:
+    """Sort images by distance and give them their per-band gains.
+
+    ``emission`` holds (not necessarily unit) directions in which each path leaves the source.
+    """
+    arrival = positions - listener
+    dist = np.linalg.norm(arrival, axis=1)
     sort = np.argsort(dist, kind="stable")
-    positions, hits, dist = positions[sort], hits[sort], dist[sort]
+    positions, hits, dist, arrival, emission = positions[sort], hits[sort], dist[sort], arrival[sort], emission[sort]
     gains = _image_gains(room, hits, dist)
-    arrival = (positions - lst) / dist[:, None]  # unit vectors listener -> image
     if receiver_directivity is not None:
-        gains = gains * _band_gain(receiver_directivity(arrival), gains.shape[1])
+        gains = gains * _band_gain(receiver_directivity(arrival / dist[:, None]), gains.shape[1])
     if source_directivity is not None:
-        # Leaving direction at the real source: the image->listener ray with mirrored axes flipped.
-        parity = np.stack([hits[:, 0] + hits[:, 1], hits[:, 2] + hits[:, 3], hits[:, 4] + hits[:, 5]], axis=1) % 2
-        emission = -arrival * (1 - 2 * parity)
+        emission = emission / np.maximum(np.linalg.norm(emission, axis=1), 1e-12)[:, None]
         gains = gains * _band_gain(source_directivity(emission), gains.shape[1])
     return ImageSources(positions, dist / SPEED_OF_SOUND, hits.sum(axis=1), hits, gains)
 
@@ -141,11 +166,7 @@ def convex_image_sources(
     every reflecting plane inside that plane's face. Gains follow
     :func:`shoebox_image_sources`.
     """
-    if max_time is None and max_order is None:
-        raise ValueError("give max_time and/or max_order to bound the image-source model")
-    src = room.check_inside(source, name="source")
-    lst = room.check_inside(listener, name="listener")
-    reach = np.inf if max_time is None else SPEED_OF_SOUND * max_time
+    src, lst, reach = _bounds(room, source, listener, max_time, max_order)
     order_cap = np.iinfo(np.int64).max if max_order is None else max_order
     n, d = room.normals, room.offsets
     levels = [(src[None, :], np.array([-1]), np.array([-1]))]  # positions, plane, parent index
@@ -163,8 +184,9 @@ def convex_image_sources(
 
 
 def _audible(room, src, lst, levels, reach, source_directivity, receiver_directivity) -> ImageSources:
+    """Trace every image's path back from the listener; keep those that hit real faces."""
     n, d = room.normals, room.offsets
-    out_pos, out_hits, out_arrival, out_emission = [], [], [], []
+    out_pos, out_hits, out_emission = [], [], []
     for order, (pos, plane, _) in enumerate(levels):
         keep = np.linalg.norm(pos - lst, axis=1) <= reach
         idx = np.flatnonzero(keep)
@@ -180,25 +202,13 @@ def _audible(room, src, lst, levels, reach, source_directivity, receiver_directi
             ok &= (t > 1e-9) & (t < 1 + 1e-9) & inside
             hits[np.arange(idx.size), k] += 1
             point, node = hit, levels[level][2][node]
-        first_leg = point - src
         out_pos.append(pos[idx][ok])
         out_hits.append(hits[ok])
-        out_arrival.append(pos[idx][ok] - lst)
-        out_emission.append(first_leg[ok])
-    positions = np.concatenate(out_pos)
-    hits = np.concatenate(out_hits)
-    arrival = np.concatenate(out_arrival)
-    dist = np.linalg.norm(arrival, axis=1)
-    emission = np.concatenate(out_emission)
-    emission /= np.maximum(np.linalg.norm(emission, axis=1), 1e-12)[:, None]
-    sort = np.argsort(dist, kind="stable")
-    positions, hits, dist, arrival, emission = positions[sort], hits[sort], dist[sort], arrival[sort], emission[sort]
-    gains = _image_gains(room, hits, dist)
-    if receiver_directivity is not None:
-        gains = gains * _band_gain(receiver_directivity(arrival / dist[:, None]), gains.shape[1])
-    if source_directivity is not None:
-        gains = gains * _band_gain(source_directivity(emission), gains.shape[1])
-    return ImageSources(positions, dist / SPEED_OF_SOUND, hits.sum(axis=1), hits, gains)
+        out_emission.append((point - src)[ok])  # first leg: source -> first reflection point
+    return _assemble(
+        room, lst, np.concatenate(out_pos), np.concatenate(out_hits), np.concatenate(out_emission),
+        source_directivity, receiver_directivity,
+    )
 
 
 def image_sources(room: Enclosure, source: Sequence[float], listener: Sequence[float], **options) -> ImageSources:
