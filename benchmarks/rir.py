@@ -30,7 +30,7 @@ import pyroomacoustics as pra
 from common import (
     T30_MEASURES, best_of, dump_json, fmt, median, pass_fail, progress, relative_errors, t30_measures, table,
 )
-from soundstage.acoustics.image_source import ImageSources, shoebox_image_sources
+from soundstage.acoustics.image_source import ImageSources, image_sources
 from soundstage.acoustics.rir import synthesize_rir
 from soundstage.acoustics.room import Room
 from soundstage.constants import SPEED_OF_SOUND
@@ -129,7 +129,7 @@ def early_arrivals(room: Room, src: np.ndarray, mic: np.ndarray, pra_room: pra.S
     ``round(distance / c * fs)`` in soundstage's response and ``delay`` samples later in
     pyroomacoustics' (its fractional-delay filter half-length).
     """
-    ours = shoebox_image_sources(room, src, mic, max_order=EARLY_MAX_ORDER)
+    ours = image_sources(room, src, mic, max_order=EARLY_MAX_ORDER)
     ss = _arrival_table(ours.delays * SR, 20 * np.log10(ours.gains[:, BAND_1K]), ours.positions)
     theirs = _pra_arrivals(pra_room, mic)
     gap = np.linalg.norm(ss["positions"][:, None] - theirs["positions"][None], axis=2)

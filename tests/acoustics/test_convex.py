@@ -7,7 +7,7 @@ import pytest
 
 from soundstage.acoustics.analysis import analyze
 from soundstage.acoustics.convex import ConvexRoom
-from soundstage.acoustics.image_source import convex_image_sources, shoebox_image_sources
+from soundstage.acoustics.image_source import image_sources
 from soundstage.acoustics.materials import Material
 from soundstage.acoustics.rir import synthesize_rir
 from soundstage.acoustics.room import Room
@@ -38,8 +38,8 @@ def test_box_images_equal_shoebox_images(build):
     else:
         corners = list(itertools.product([0, 5], [0, 4], [0, 3]))
         box = ConvexRoom.from_vertices(corners, Material.uniform(0.3))
-    a = convex_image_sources(box, SRC, LST, max_time=0.05)
-    b = shoebox_image_sources(shoe if build == "planes" else Room.shoebox((5, 4, 3), Material.uniform(0.3)),
+    a = image_sources(box, SRC, LST, max_time=0.05)
+    b = image_sources(shoe if build == "planes" else Room.shoebox((5, 4, 3), Material.uniform(0.3)),
                               SRC, LST, max_time=0.05)
     assert len(a) == len(b) > 100
     order_a, order_b = np.lexsort(a.positions.T), np.lexsort(b.positions.T)
@@ -75,7 +75,7 @@ def _naive_paths(room, order):
 def test_wedge_matches_naive_path_tracing():
     wedge = ConvexRoom.from_vertices(WEDGE, Material.uniform(0.2))
     assert wedge.volume == pytest.approx(6 * 5 * (2.5 + 4) / 2)
-    images = convex_image_sources(wedge, SRC, LST, max_order=3)
+    images = image_sources(wedge, SRC, LST, max_order=3)
     assert np.allclose(images.delays * SPEED_OF_SOUND, _naive_paths(wedge, 3))
 
 
@@ -91,11 +91,11 @@ def test_reflection_off_a_small_face_can_be_hidden():
     t = (dd - n @ lst) / (n @ (mirror - lst))
     hit = lst + t * (mirror - lst)
     assert np.any(room.normals @ hit - room.offsets > 1e-6)  # the specular point misses the face
-    first = convex_image_sources(room, src, lst, max_order=1)
+    first = image_sources(room, src, lst, max_order=1)
     assert first.hits[:, chamfer].sum() == 0 and len(first) == 7
     # Seen from near the chamfer, the same reflection is audible.
     src2, lst2 = np.array([8.8, 2.6, 1.5]), np.array([9.2, 2.2, 1.2])
-    near = convex_image_sources(room, src2, lst2, max_order=1)
+    near = image_sources(room, src2, lst2, max_order=1)
     assert near.hits[:, chamfer].sum() == 1
 
 

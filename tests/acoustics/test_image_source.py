@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from soundstage.acoustics.directivity import cardioid
-from soundstage.acoustics.image_source import shoebox_image_sources
+from soundstage.acoustics.image_source import image_sources
 from soundstage.acoustics.materials import Material
 from soundstage.acoustics.room import Room
 from soundstage.constants import SPEED_OF_SOUND
@@ -24,7 +24,7 @@ def _mirror(p, axis, plane):
 
 def test_first_order_mirrors_by_hand():
     room = Room.shoebox(DIMS, Material.uniform(0.3), air=None)
-    images = shoebox_image_sources(room, SRC, LST, max_order=1)
+    images = image_sources(room, SRC, LST, max_order=1)
     expected = [SRC] + [_mirror(SRC, axis, plane) for axis in range(3) for plane in (0.0, DIMS[axis])]
     delays = sorted(np.linalg.norm(e - LST) / SPEED_OF_SOUND for e in expected)
     assert len(images) == 7
@@ -56,7 +56,7 @@ def _naive_images(order):
 
 def test_matches_naive_recursive_mirroring_up_to_order_4():
     room = Room.shoebox(DIMS, Material.uniform(0.3), air=None)
-    images = shoebox_image_sources(room, SRC, LST, max_order=4)
+    images = image_sources(room, SRC, LST, max_order=4)
     naive = _naive_images(4)
     ours = {tuple(np.round(p, 9)): int(o) for p, o in zip(images.positions, images.orders)}
     assert ours == naive
@@ -65,7 +65,7 @@ def test_matches_naive_recursive_mirroring_up_to_order_4():
 def test_per_wall_gains_follow_reflection_counts():
     absorption = {"west": 0.1, "east": 0.2, "south": 0.3, "north": 0.4, "floor": 0.5, "ceiling": 0.6}
     room = Room.shoebox(DIMS, {k: Material.uniform(v) for k, v in absorption.items()}, air=None)
-    images = shoebox_image_sources(room, SRC, LST, max_order=5)
+    images = image_sources(room, SRC, LST, max_order=5)
     beta = np.sqrt(1 - np.array(list(absorption.values())))
     dist = images.delays * SPEED_OF_SOUND
     expected = np.prod(beta[None, :] ** images.hits, axis=1) / (4 * np.pi * dist)
@@ -74,8 +74,8 @@ def test_per_wall_gains_follow_reflection_counts():
 
 def test_max_time_keeps_exactly_the_images_in_reach():
     room = Room.shoebox(DIMS, Material.uniform(0.3), air=None)
-    everything = shoebox_image_sources(room, SRC, LST, max_order=12)
-    limited = shoebox_image_sources(room, SRC, LST, max_time=0.03)
+    everything = image_sources(room, SRC, LST, max_order=12)
+    limited = image_sources(room, SRC, LST, max_time=0.03)
     reach = everything.delays <= 0.03
     assert len(limited) == int(reach.sum())
     assert np.allclose(limited.delays, everything.delays[reach])
@@ -84,8 +84,8 @@ def test_max_time_keeps_exactly_the_images_in_reach():
 def test_air_absorption_along_the_path():
     room = Room.shoebox(DIMS, Material.uniform(0.0))
     dry = Room.shoebox(DIMS, Material.uniform(0.0), air=None)
-    a = shoebox_image_sources(room, SRC, LST, max_order=2)
-    b = shoebox_image_sources(dry, SRC, LST, max_order=2)
+    a = image_sources(room, SRC, LST, max_order=2)
+    b = image_sources(dry, SRC, LST, max_order=2)
     dist = a.delays * SPEED_OF_SOUND
     db = 20 * np.log10(b.gains / a.gains)
     from soundstage.acoustics.air import air_attenuation_db
@@ -95,8 +95,8 @@ def test_air_absorption_along_the_path():
 
 def test_source_directivity_sees_mirrored_directions():
     room = Room.shoebox(DIMS, Material.uniform(0.0), air=None)
-    down = shoebox_image_sources(room, SRC, LST, max_order=1, source_directivity=cardioid((0, 0, -1)))
-    omni = shoebox_image_sources(room, SRC, LST, max_order=1)
+    down = image_sources(room, SRC, LST, max_order=1, source_directivity=cardioid((0, 0, -1)))
+    omni = image_sources(room, SRC, LST, max_order=1)
     ratio = down.gains[:, 0] / omni.gains[:, 0]
     floor = np.flatnonzero(down.hits[:, 4] == 1)[0]
     ceiling = np.flatnonzero(down.hits[:, 5] == 1)[0]
@@ -113,7 +113,7 @@ def test_receiver_directivity_faces_the_source():
     room = Room.shoebox(DIMS, Material.uniform(0.0), air=None)
     towards = cardioid(SRC - LST)
     away = cardioid(LST - SRC)
-    on = shoebox_image_sources(room, SRC, LST, max_order=0, receiver_directivity=towards)
-    off = shoebox_image_sources(room, SRC, LST, max_order=0, receiver_directivity=away)
+    on = image_sources(room, SRC, LST, max_order=0, receiver_directivity=towards)
+    off = image_sources(room, SRC, LST, max_order=0, receiver_directivity=away)
     assert on.gains[0, 0] == pytest.approx(1 / (4 * np.pi * np.linalg.norm(SRC - LST)))
     assert off.gains[0, 0] == pytest.approx(0.0, abs=1e-12)

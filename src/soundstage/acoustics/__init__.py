@@ -4,12 +4,7 @@ from soundstage.acoustics.air import air_attenuation_db, air_energy_coefficient
 from soundstage.acoustics.analysis import AcousticProfile, analyze, analyze_channels, energy_decay_curves
 from soundstage.acoustics.convex import ConvexRoom
 from soundstage.acoustics.directivity import cardioid, polar_pattern
-from soundstage.acoustics.image_source import (
-    ImageSources,
-    convex_image_sources,
-    image_sources,
-    shoebox_image_sources,
-)
+from soundstage.acoustics.image_source import ImageSources, image_sources
 from soundstage.acoustics.materials import Material, get_material, list_materials
 from soundstage.acoustics.rir import ImpulseResponse, synthesize_rir, synthesize_rirs
 from soundstage.acoustics.room import SURFACES, AirConditions, Room
@@ -28,13 +23,11 @@ __all__ = [
     "analyze",
     "analyze_channels",
     "cardioid",
-    "convex_image_sources",
     "energy_decay_curves",
     "get_material",
     "image_sources",
     "list_materials",
     "polar_pattern",
-    "shoebox_image_sources",
     "synthesize_rir",
     "synthesize_rirs",
 ]

@@ -1,5 +1,7 @@
 """Exact image-source models: shoebox rooms (Allen & Berkley, 1979) and convex rooms (Borish, 1984).
 
+:func:`image_sources` is the entry point for both.
+
 Every image within a distance (or reflection order) limit is enumerated with the number
 of reflections off each surface, so each image gets a per-band reflection gain, air
 absorption over its path, spherical spreading and optional source/receiver directivity.
@@ -52,26 +54,13 @@ def _axis_images(s: float, length: float, n_max: int) -> tuple[np.ndarray, np.nd
     return coord, np.abs(n - q), np.abs(n)
 
 
-def shoebox_image_sources(
-    room: Room,
-    source: Sequence[float],
-    listener: Sequence[float],
-    *,
-    max_time: float | None = None,
-    max_order: int | None = None,
-    source_directivity: Directivity | None = None,
-    receiver_directivity: Directivity | None = None,
-) -> ImageSources:
-    """All image sources of ``source`` heard at ``listener`` up to ``max_time`` s and/or ``max_order``.
+def _shoebox_paths(
+    room: Room, src: np.ndarray, lst: np.ndarray, reach: float, max_order: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shoebox images within ``reach`` metres (and ``max_order``): positions, hits, emission directions.
 
-    Returns
-    -------
-    ImageSources
-        Sorted by delay. Amplitudes are pressure at the listener for a unit point source
-        (free-field ``1 / (4 pi r)``) times ``sqrt(1 - absorption)`` per reflection, times
-        ``10 ** (-air_dB_per_m * r / 20)``, times directivity gains.
+    Every image of a shoebox is audible (Allen & Berkley), so all are enumerated on a grid.
     """
-    src, lst, reach = _bounds(room, source, listener, max_time, max_order)
     dims = np.asarray(room.dims)
     axes = []
     for a in range(3):
@@ -91,8 +80,7 @@ def shoebox_image_sources(
     hits = np.stack([lox[ix], hix[ix], loy[iy], hiy[iy], loz[iz], hiz[iz]], axis=1)
     # Leaving direction at the real source: the image -> listener ray with mirrored axes flipped.
     parity = np.stack([hits[:, 0] + hits[:, 1], hits[:, 2] + hits[:, 3], hits[:, 4] + hits[:, 5]], axis=1) % 2
-    emission = (lst - positions) * (1 - 2 * parity)
-    return _assemble(room, lst, positions, hits, emission, source_directivity, receiver_directivity)
+    return positions, hits, (lst - positions) * (1 - 2 * parity)
 
 
 def _bounds(
@@ -147,26 +135,17 @@ def _band_gain(gain: np.ndarray, n_bands: int) -> np.ndarray:
     return gain[:, None] if gain.ndim == 1 else gain.reshape(-1, n_bands)
 
 
-def convex_image_sources(
-    room: ConvexRoom,
-    source: Sequence[float],
-    listener: Sequence[float],
-    *,
-    max_time: float | None = None,
-    max_order: int | None = None,
-    source_directivity: Directivity | None = None,
-    receiver_directivity: Directivity | None = None,
-) -> ImageSources:
-    """Audible image sources of a convex room (Borish, 1984), sorted by delay.
+def _convex_paths(
+    room: ConvexRoom, src: np.ndarray, lst: np.ndarray, reach: float, max_order: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Audible images of a convex room (Borish, 1984): positions, hits, emission directions.
 
     Images are mirrored plane by plane, order by order. An image is only mirrored across
     planes it lies in front of (others give invalid images), images beyond reach are
     pruned (mirroring never brings an image closer to a listener inside the room), and
     each remaining image is kept only if its path, traced back from the listener, meets
-    every reflecting plane inside that plane's face. Gains follow
-    :func:`shoebox_image_sources`.
+    every reflecting plane inside that plane's face.
     """
-    src, lst, reach = _bounds(room, source, listener, max_time, max_order)
     order_cap = np.iinfo(np.int64).max if max_order is None else max_order
     n, d = room.normals, room.offsets
     levels = [(src[None, :], np.array([-1]), np.array([-1]))]  # positions, plane, parent index
@@ -180,10 +159,10 @@ def convex_image_sources(
         if not np.any(near):
             break
         levels.append((child[near], k[near], parent[near]))
-    return _audible(room, src, lst, levels, reach, source_directivity, receiver_directivity)
+    return _audible(room, src, lst, levels, reach)
 
 
-def _audible(room, src, lst, levels, reach, source_directivity, receiver_directivity) -> ImageSources:
+def _audible(room, src, lst, levels, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trace every image's path back from the listener; keep those that hit real faces."""
     n, d = room.normals, room.offsets
     out_pos, out_hits, out_emission = [], [], []
@@ -205,14 +184,32 @@ def _audible(room, src, lst, levels, reach, source_directivity, receiver_directi
         out_pos.append(pos[idx][ok])
         out_hits.append(hits[ok])
         out_emission.append((point - src)[ok])  # first leg: source -> first reflection point
-    return _assemble(
-        room, lst, np.concatenate(out_pos), np.concatenate(out_hits), np.concatenate(out_emission),
-        source_directivity, receiver_directivity,
-    )
+    return np.concatenate(out_pos), np.concatenate(out_hits), np.concatenate(out_emission)
 
 
-def image_sources(room: Enclosure, source: Sequence[float], listener: Sequence[float], **options) -> ImageSources:
-    """Image sources of any supported room (:class:`Room` shoebox or :class:`ConvexRoom`)."""
-    if isinstance(room, ConvexRoom):
-        return convex_image_sources(room, source, listener, **options)
-    return shoebox_image_sources(room, source, listener, **options)
+def image_sources(
+    room: Enclosure,
+    source: Sequence[float],
+    listener: Sequence[float],
+    *,
+    max_time: float | None = None,
+    max_order: int | None = None,
+    source_directivity: Directivity | None = None,
+    receiver_directivity: Directivity | None = None,
+) -> ImageSources:
+    """Image sources of ``source`` heard at ``listener`` up to ``max_time`` s and/or ``max_order``.
+
+    A shoebox :class:`Room` uses the exact grid enumeration, a :class:`ConvexRoom` the
+    Borish mirroring with back-traced audibility.
+
+    Returns
+    -------
+    ImageSources
+        Sorted by delay. Amplitudes are pressure at the listener for a unit point source
+        (free-field ``1 / (4 pi r)``) times ``sqrt(1 - absorption)`` per reflection, times
+        ``10 ** (-air_dB_per_m * r / 20)``, times directivity gains.
+    """
+    src, lst, reach = _bounds(room, source, listener, max_time, max_order)
+    paths = _convex_paths if isinstance(room, ConvexRoom) else _shoebox_paths
+    positions, hits, emission = paths(room, src, lst, reach, max_order)
+    return _assemble(room, lst, positions, hits, emission, source_directivity, receiver_directivity)
