@@ -104,6 +104,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_spatialize(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.spatialize import spatialize
+
+    result = spatialize(args.scene, args.output, fmt=args.format, plot=args.plot)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(f"{result.path}: {result.format}, {len(result.layout)} channels ({' '.join(result.layout)}), "
+          f"{result.sr} Hz, {result.duration:.2f} s, peak {result.peak_dbfs:.1f} dBFS"
+          + (f" (scaled {result.normalization_db:.1f} dB)" if result.normalization_db < 0 else ""))
+    for src in result.sources:
+        where = f"azimuth {src['azimuth_deg']:+.1f} deg, elevation {src['elevation_deg']:+.1f} deg" if "azimuth_deg" in src else ""
+        print(f"  {src['name']}: {'moving, starts ' if src['moving'] else ''}{src['distance_m']:.2f} m, {where}")
+    if args.plot:
+        print(f"figure: {args.plot}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``soundstage`` command."""
     parser = argparse.ArgumentParser(prog="soundstage", description="Make sound match a pictured scene.")
@@ -136,6 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     ana.add_argument("--json", action="store_true", help="print JSON (a list for multi-channel files)")
     ana.add_argument("--plot", help="write the decay curves to this figure (.png, .pdf, .svg)")
     ana.set_defaults(func=_cmd_analyze)
+
+    from soundstage.spatial.formats import FORMATS
+
+    spa = sub.add_parser("spatialize", help="render a YAML scene of sources into spatial audio")
+    spa.add_argument("scene", help="scene file (.yaml): sources, listener, optional room; see the README")
+    spa.add_argument("-o", "--output", required=True, help="output .wav (loudspeaker formats carry a channel mask)")
+    spa.add_argument("--format", default="binaural", choices=list(FORMATS),
+                     help="; ".join(f"{name}: {f.description}" for name, f in FORMATS.items()) + " (default binaural)")
+    spa.add_argument("--plot", help="also write a plan of the scene with channel levels (.png, .pdf, .svg)")
+    spa.add_argument("--json", action="store_true", help="print the result as JSON")
+    spa.set_defaults(func=_cmd_spatialize)
     return parser
 
 

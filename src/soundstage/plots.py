@@ -110,3 +110,49 @@ def plot_spectrograms(
         ax.set(title=name, xlabel="time (s)", ylabel="kHz")
     fig.colorbar(im, ax=axes[:, 0].tolist(), label="dB")
     return _save(fig, path, inputs, tight=False)
+
+
+def plot_spatial_scene(scene, audio: np.ndarray, labels: Sequence[str], path: str | Path) -> Path:
+    """Plan of a spatial scene (room, listener and its facing, sources and trajectories) and the output levels.
+
+    ``scene`` is a :class:`~soundstage.pipelines.spatialize.SpatialScene`; ``audio`` the
+    rendered ``(channels, samples)`` mix with channel ``labels``.
+    """
+    plt = _pyplot()
+    fig, (plan, levels) = plt.subplots(1, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": [1.3, 1]})
+    if scene.room is not None:
+        lx, ly, _ = scene.room.dims
+        plan.add_patch(plt.Rectangle((0, 0), lx, ly, fill=False, lw=2, color="0.3", label="room"))
+    lst = scene.listener
+    facing = np.radians(scene.yaw_deg)
+    plan.plot(lst[0], lst[1], "k^", ms=11, label="listener")
+    plan.annotate("", xy=(lst[0] - 0.8 * np.sin(facing), lst[1] + 0.8 * np.cos(facing)), xytext=(lst[0], lst[1]),
+                  arrowprops={"arrowstyle": "->", "lw": 2})
+    colors = plt.get_cmap("tab10")
+    for i, src in enumerate(scene.sources):
+        pos = src.path.positions
+        if src.static:
+            plan.plot(pos[0, 0], pos[0, 1], "o", color=colors(i % 10), ms=9, label=src.name)
+        else:
+            plan.plot(pos[:, 0], pos[:, 1], "-", color=colors(i % 10), lw=2, label=f"{src.name} (moving)")
+            plan.annotate("", xy=pos[-1, :2], xytext=pos[-2, :2], arrowprops={"arrowstyle": "->", "color": colors(i % 10)})
+    plan.set_aspect("equal", adjustable="datalim")
+    plan.set_xlabel("x (m), right")
+    plan.set_ylabel("y (m), forward")
+    plan.set_title("scene plan (top view)")
+    plan.legend(loc="best", fontsize=8)
+    plan.grid(alpha=0.3)
+    x = np.asarray(audio, dtype=float)
+    hop = max(1, scene.sr // 20)
+    frames = x[:, : x.shape[1] // hop * hop].reshape(x.shape[0], -1, hop)
+    rms = 10 * np.log10(np.maximum((frames**2).mean(axis=2), 1e-12))
+    t = (np.arange(rms.shape[1]) + 0.5) * hop / scene.sr
+    for c, label in enumerate(labels[: min(len(labels), 16)]):
+        levels.plot(t, rms[c], lw=1, label=label)
+    levels.set_ylim(max(rms.max() - 60, -120), rms.max() + 3)
+    levels.set_xlabel("time (s)")
+    levels.set_ylabel("level (dBFS, 50 ms RMS)")
+    levels.set_title("output channels")
+    levels.legend(fontsize=7, ncol=2 if len(labels) > 8 else 1)
+    levels.grid(alpha=0.3)
+    return _save(fig, path, scene.inputs)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from soundstage.dsp import convolve as conv
-from soundstage.dsp.convolve import fft_convolve
+from soundstage.dsp.convolve import convolve_sum, fft_convolve
 from soundstage.errors import InvalidAudioError
 
 
@@ -129,3 +129,24 @@ def test_bad_input_raises(signal: np.ndarray, ir: np.ndarray) -> None:
 def test_unknown_mode_raises() -> None:
     with pytest.raises(InvalidAudioError, match="mode"):
         fft_convolve(np.ones(10), np.ones(3), mode="valid")
+
+
+def test_convolve_sum_equals_the_sum_of_direct_convolutions() -> None:
+    rng = np.random.default_rng(11)
+    signals = [rng.standard_normal(n) for n in (5000, 12000, 300)]
+    irs = [rng.standard_normal((2, m)) for m in (700, 40, 2500)]
+    out = convolve_sum(signals, irs)
+    expected = np.zeros((2, max(n + m - 1 for n, m in [(5000, 700), (12000, 40), (300, 2500)])))
+    for s, h in zip(signals, irs):
+        for c in range(2):
+            full = np.convolve(s, h[c])
+            expected[c, : full.size] += full
+    assert out.shape == expected.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, atol=1e-3 * np.abs(expected).max())
+
+
+def test_convolve_sum_rejects_mismatched_inputs() -> None:
+    with pytest.raises(InvalidAudioError, match="same number"):
+        convolve_sum([np.ones(10)], [])
+    with pytest.raises(InvalidAudioError, match="one channel count"):
+        convolve_sum([np.ones(10), np.ones(10)], [np.ones((2, 3)), np.ones((4, 3))])

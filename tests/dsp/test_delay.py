@@ -108,3 +108,21 @@ def test_channel_first_amplitudes_are_rejected() -> None:
 def test_non_finite_delays_are_rejected() -> None:
     with pytest.raises(SoundstageError):
         render_impulses(np.array([np.nan, 5.0]), np.array([1.0, 1.0]), 16)
+
+
+def test_filters_are_applied_per_impulse_at_their_delay() -> None:
+    rng = np.random.default_rng(3)
+    delays = np.array([40.0, 97.3, 151.75])
+    amps = rng.standard_normal((3, 2))
+    filters = rng.standard_normal((3, 12))
+    out = render_impulses(delays, amps, 400, filters=filters)
+    naive = np.zeros((2, 400))
+    for d, a, f in zip(delays, amps, filters):
+        train = render_impulses(np.array([d]), a[None], 400)
+        naive += np.stack([np.convolve(t, f)[:400] for t in train])
+    np.testing.assert_allclose(out, naive, atol=1e-10)
+
+
+def test_filters_with_wrong_shape_are_rejected() -> None:
+    with pytest.raises(SoundstageError, match="filters have shape"):
+        render_impulses(np.array([1.0, 2.0]), np.ones(2), 10, filters=np.ones((3, 4)))

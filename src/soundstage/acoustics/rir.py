@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
+from scipy import fft as sfft
 from tqdm.auto import tqdm
 
 from soundstage.acoustics.directivity import Directivity
 from soundstage.acoustics.image_source import ImageSources, image_sources
 from soundstage.acoustics.late_reverb import diffuse_tail, matched_band_amplitudes
+from soundstage.acoustics.receiver import Omni, Receiver
 from soundstage.acoustics.room import Enclosure
 from soundstage.constants import DEFAULT_SR, SPEED_OF_SOUND
+from soundstage.dsp.convolve import fft_convolve
 from soundstage.dsp.delay import HALF_TAPS, render_impulses
 from soundstage.dsp.filterbank import band_power_fractions, band_split, high_pass
 from soundstage.errors import InvalidAudioError
@@ -32,6 +35,8 @@ DEFAULT_CROSSOVER_IMAGES = 600
 HIGH_PASS_HZ = 20.0
 #: Cross-fade length between the early part and the tail, seconds.
 CROSSFADE = 0.005
+#: FFT length of the diffuse-field mixing filters (frequency-dependent receivers).
+DIFFUSE_FFT = 512
 
 
 @dataclass
@@ -81,6 +86,8 @@ def synthesize_rir(
     seed: int | None = 0,
     source_directivity: Directivity | None = None,
     receiver_directivity: Directivity | None = None,
+    receiver: Receiver | None = None,
+    direct: bool = True,
 ) -> ImpulseResponse:
     """Synthesize the impulse response from ``source`` to ``listener`` in ``room``.
 
@@ -95,12 +102,19 @@ def synthesize_rir(
     formula : ``eyring`` or ``sabine``, the tail's per-band reverberation time.
     seed : seed of the tail's noise; ``None`` draws fresh randomness.
     source_directivity, receiver_directivity : optional gain patterns (see ``directivity``).
+    receiver : how the listener hears each direction (:class:`~soundstage.acoustics.receiver.Receiver`:
+        binaural head, ambisonic microphone, loudspeaker rig); default one omnidirectional
+        microphone. Each image source is rendered through the receiver's response for its own
+        direction of arrival; the diffuse tail gets the powers and inter-channel coherence of
+        a diffuse field at the receiver.
+    direct : include the direct sound (``False`` leaves only the room's reflections).
 
     Returns
     -------
     ImpulseResponse
-        Mono, shape ``(1, samples)``; the direct sound of a unit source arrives at
-        ``distance / 343`` s with amplitude ``1 / (4 pi distance)`` (less air absorption).
+        Shape ``(receiver.channels, samples)``, layout ``receiver.layout``; with the default
+        receiver the direct sound of a unit source arrives at ``distance / 343`` s with
+        amplitude ``1 / (4 pi distance)`` (less air absorption).
     """
     if not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise InvalidAudioError(f"sample rate must be a positive integer in Hz, got {sr!r}")
@@ -115,18 +129,20 @@ def synthesize_rir(
         room, src, lst, max_time=t_c + CROSSFADE / 2,
         source_directivity=source_directivity, receiver_directivity=receiver_directivity,
     )
-    early, early_energy, window = _render_early(images, sr=sr, length=length, crossover=t_c)
+    receiver = Omni() if receiver is None else receiver
+    early, early_energy, window = _render_early(images, lst, receiver, sr=sr, length=length, crossover=t_c, direct=direct)
     power = band_power_fractions(sr, high_pass_cutoff=HIGH_PASS_HZ)
     amplitudes = matched_band_amplitudes(early_energy, rt60, sr=sr, window=window, band_power=power)
     rng = np.random.default_rng(seed)
     tail = diffuse_tail(amplitudes, rt60, sr=sr, length=length, fade=_fade_in(length, sr, t_c), rng=rng,
-                        high_pass_cutoff=HIGH_PASS_HZ)[0]
+                        channels=receiver.channels, high_pass_cutoff=HIGH_PASS_HZ)
+    tail = _diffuse_mix(tail, receiver, sr)
     meta = {
         "room": type(room).__name__, "volume_m3": room.volume, "source": src.tolist(), "listener": lst.tolist(),
         "distance_m": distance, "crossover_s": t_c, "n_images": len(images), "rt60_design": rt60.tolist(),
-        "formula": formula, "seed": seed,
+        "formula": formula, "seed": seed, "direct": direct,
     }
-    return ImpulseResponse((early + tail)[None].astype(np.float32), int(sr), "mono", meta)
+    return ImpulseResponse((early + tail).astype(np.float32), int(sr), receiver.layout, meta)
 
 
 def synthesize_rirs(
@@ -140,7 +156,7 @@ def synthesize_rirs(
     progress: bool | None = None,
     **options: Any,
 ) -> ImpulseResponse:
-    """Impulse responses for many source/listener pairs, shape ``(n_pairs, samples)``.
+    """Mono impulse responses for many source/listener pairs, shape ``(n_pairs, samples)``.
 
     ``sources`` and ``listeners`` are ``(n_pairs, 3)`` arrays (or one of them ``(3,)``,
     shared by every pair). Pair ``i`` uses tail seed ``seed + i``, so it equals
@@ -179,24 +195,75 @@ def _fade_out(length: int, sr: int, crossover: float) -> np.ndarray:
 
 
 def _render_early(
-    images: ImageSources, *, sr: int, length: int, crossover: float
+    images: ImageSources,
+    listener: np.ndarray,
+    receiver: Receiver,
+    *,
+    sr: int,
+    length: int,
+    crossover: float,
+    direct: bool,
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
-    """Early response (samples,), its per-band energy in the matching window, and the window (s).
+    """Early response ``(channels, samples)``, omnidirectional per-band energy in the matching window, and the window (s).
 
     The early part ends at the crossover, so it is rendered on a buffer that stops just
     after it. The energy is measured on each band's own rendered signal (after the
     DC-blocking high-pass), because low-frequency images add up coherently rather than
-    in energy.
+    in energy; it is the pressure (omnidirectional) energy, which sets the level of the
+    diffuse tail whatever the receiver.
     """
     # The margin holds the kernels and the band filters' ringing after the fade-out.
     short = min(length, int(np.ceil((crossover + CROSSFADE + 0.02) * sr)) + HALF_TAPS)
-    trains = render_impulses(images.delays * sr, images.gains, short)
-    # DC-block before fading out, so the fade cuts no low-frequency build-up.
-    faded = high_pass(trains, sr, cutoff=HIGH_PASS_HZ) * _fade_out(short, sr, crossover)
-    bands = band_split(faded, sr)
+    fade = _fade_out(short, sr, crossover)
+    omni = _band_limited(render_impulses(images.delays * sr, images.gains, short), sr, fade)
     window = (max(crossover / 2, images.delays[0] + CROSSFADE), crossover - CROSSFADE / 2)
     span = slice(int(round(window[0] * sr)), int(round(window[1] * sr)))
-    energy = (bands[:, span] ** 2).sum(axis=1)
-    early = np.zeros(length)
-    early[:short] = bands.sum(axis=0)
+    energy = (omni[:, span] ** 2).sum(axis=1)
+    keep = slice(None) if direct else images.orders > 0
+    delays, gains = images.delays[keep], images.gains[keep]
+    if isinstance(receiver, Omni) and direct:
+        bands = omni[:, None]
+    else:
+        directions = images.positions[keep] - listener
+        bands = _band_limited(_directional_trains(delays, gains, directions, receiver, sr, short), sr, fade)
+    early = np.zeros((receiver.channels, length))
+    early[:, :short] = bands.sum(axis=0)
     return early, energy, window
+
+
+def _band_limited(trains: np.ndarray, sr: int, fade: np.ndarray) -> np.ndarray:
+    """Per-band impulse trains ``(bands, ..., samples)``: DC-blocked, faded out, each band-filtered."""
+    # DC-block before fading out, so the fade cuts no low-frequency build-up.
+    return band_split(high_pass(trains, sr, cutoff=HIGH_PASS_HZ) * fade, sr)
+
+
+def _directional_trains(
+    delays: np.ndarray, gains: np.ndarray, directions: np.ndarray, receiver: Receiver, sr: int, length: int
+) -> np.ndarray:
+    """Impulse trains ``(bands, channels, length)``: each arrival through the receiver's response for its direction."""
+    filters, offsets = receiver.response(directions, sr)
+    n, channels, taps = filters.shape
+    if taps == 1 and not np.any(offsets):
+        amplitudes = gains[:, :, None] * filters[:, None, :, 0]
+        return render_impulses(delays * sr, amplitudes.reshape(n, -1), length).reshape(gains.shape[1], channels, length)
+    return np.stack(
+        [render_impulses(delays * sr + offsets[:, c], gains, length, filters=filters[:, c]) for c in range(channels)],
+        axis=1,
+    )
+
+
+def _diffuse_mix(tail: np.ndarray, receiver: Receiver, sr: int) -> np.ndarray:
+    """Independent noise tails ``(channels, samples)`` mixed to the receiver's diffuse-field coherence."""
+    if isinstance(receiver, Omni):
+        return tail
+    if receiver.frequency_independent:
+        return receiver.diffuse_mixing(sr, DIFFUSE_FFT)[0].real @ tail
+    # Zero-phase mixing filters, centred in their window; the centring delay is removed after filtering.
+    mixing = sfft.irfft(receiver.diffuse_mixing(sr, DIFFUSE_FFT), DIFFUSE_FFT, axis=0)
+    mixing = np.roll(mixing, DIFFUSE_FFT // 2, axis=0) * np.hanning(DIFFUSE_FFT + 1)[:-1, None, None]
+    out = np.zeros_like(tail)
+    half = DIFFUSE_FFT // 2
+    for c in range(receiver.channels):
+        for j in range(receiver.channels):
+            out[c] += fft_convolve(tail[j], mixing[:, c, j])[half : half + tail.shape[1]]
+    return out

@@ -1,6 +1,6 @@
 """Signal processing: octave bands, spectra, convolution, fractional delays, resampling."""
 
-from soundstage.dsp.convolve import fft_convolve
+from soundstage.dsp.convolve import convolve_sum, fft_convolve
 from soundstage.dsp.delay import render_impulses, sinc_kernels
 from soundstage.dsp.filterbank import (
     band_edges,
@@ -22,6 +22,7 @@ __all__ = [
     "band_split",
     "band_synthesis",
     "crossover_frequencies",
+    "convolve_sum",
     "fft_convolve",
     "high_pass",
     "hz_to_mel",

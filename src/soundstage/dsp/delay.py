@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sfft
 from scipy import sparse
 
 from soundstage.errors import InvalidAudioError
@@ -39,6 +40,7 @@ def render_impulses(
     amplitudes: np.ndarray,
     length: int,
     *,
+    filters: np.ndarray | None = None,
     half_taps: int = HALF_TAPS,
 ) -> np.ndarray:
     """Sum band-limited impulses at fractional sample positions into a buffer.
@@ -51,6 +53,9 @@ def render_impulses(
         Amplitude of each impulse, per output channel.
     length : int
         Output length in samples; impulses (or kernel tails) beyond it are dropped.
+    filters : array, shape ``(n, taps)``, optional
+        An FIR filter per impulse (e.g. a head-related impulse response), applied to
+        that impulse only: its first tap sits at the impulse's delay.
     half_taps : int
         Kernel half-length in samples.
 
@@ -72,10 +77,22 @@ def render_impulses(
     amps = amps.reshape(delays.size, -1)
     base = np.floor(delays).astype(np.int64)
     kernels = sinc_kernels(delays - base, half_taps=half_taps)
-    idx = base[:, None] + np.arange(-half_taps, half_taps + 1)[None, :]
+    if filters is not None:
+        kernels = _filtered(kernels, np.asarray(filters, dtype=float), delays.size)
+    idx = base[:, None] + np.arange(kernels.shape[1])[None, :] - half_taps
     valid = (idx >= 0) & (idx < length)
     image = np.broadcast_to(np.arange(delays.size)[:, None], idx.shape)
     # A sparse (samples x impulses) kernel matrix applies every channel's amplitudes at once.
     placement = sparse.csr_matrix((kernels[valid], (idx[valid], image[valid])), shape=(length, delays.size))
     out = np.asarray(placement @ amps).T
     return out[0] if squeeze else out
+
+
+def _filtered(kernels: np.ndarray, filters: np.ndarray, n: int) -> np.ndarray:
+    """Each row of ``kernels`` convolved with the same row of ``filters`` (by FFT)."""
+    if filters.ndim != 2 or filters.shape[0] != n or not np.all(np.isfinite(filters)):
+        raise InvalidAudioError(f"filters have shape {filters.shape}; expected finite ({n}, taps), one row per delay")
+    size = kernels.shape[1] + filters.shape[1] - 1
+    nfft = sfft.next_fast_len(size, real=True)
+    spectra = sfft.rfft(kernels, nfft, axis=1) * sfft.rfft(filters, nfft, axis=1)
+    return sfft.irfft(spectra, nfft, axis=1)[:, :size]

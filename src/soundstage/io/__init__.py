@@ -6,6 +6,7 @@ from soundstage.io.audio import (
     as_2d,
     audio_duration,
     read_audio,
+    read_channel_mask,
     validate_audio,
     write_audio,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "audio_duration",
     "check_not_input",
     "read_audio",
+    "read_channel_mask",
     "read_depth",
     "read_image",
     "read_video",

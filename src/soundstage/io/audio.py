@@ -7,6 +7,10 @@ with soundfile (libsndfile); writes are atomic and refuse to overwrite an input.
 libsndfile reads a WAV whose data chunk was cut short without complaint, and reports
 zero frames for an Ogg file missing its last page, so both containers are checked
 here before decoding: a truncated file is an error, never a silently shorter signal.
+
+Multichannel WAV files can carry a WAVE_FORMAT_EXTENSIBLE channel mask naming the
+loudspeaker of each channel; libsndfile cannot set one, so :func:`write_audio` writes
+the mask into the format chunk of its temporary file before moving it into place.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ MAX_CHANNELS = 64
 
 _OGG_TAIL_BYTES = 70_000
 _WAV_STREAMING_SIZES = (0, 0xFFFFFFFF)
+_RIFF_HEADERS = (b"RIFF", b"RF64", b"BW64")
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+#: Byte offset of ``dwChannelMask`` inside a WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk body.
+_CHANNEL_MASK_OFFSET = 20
 
 
 def validate_audio(signal: np.ndarray, *, name: str = "audio") -> np.ndarray:
@@ -235,6 +243,106 @@ def _output_format(target: Path, subtype: str | None) -> tuple[str, str]:
     return file_format, chosen
 
 
+def _fmt_chunk(path: Path) -> tuple[int, bytes] | None:
+    """File offset and bytes of the 'fmt ' chunk body of a WAV file; None for other files.
+
+    Raises
+    ------
+    FileFormatError
+        For a RIFF/WAVE file without a complete 'fmt ' chunk.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if head[:4] not in _RIFF_HEADERS or head[8:12] != b"WAVE":
+            return None
+        offset = 12
+        while offset + 8 <= size:
+            fh.seek(offset)
+            chunk_id, chunk_size = struct.unpack("<4sI", fh.read(8))
+            if chunk_id == b"fmt ":
+                body = fh.read(min(chunk_size, 40))
+                if chunk_size < 16 or len(body) < min(chunk_size, 40):
+                    break
+                return offset + 8, body
+            offset += 8 + chunk_size + (chunk_size & 1)
+    raise FileFormatError(f"'{path}' is corrupt: its WAV header has no complete 'fmt ' chunk")
+
+
+def _extensible_mask_offset(path: Path) -> int | None:
+    """File offset of ``dwChannelMask``; None unless the file is WAVE_FORMAT_EXTENSIBLE."""
+    found = _fmt_chunk(path)
+    if found is None:
+        return None
+    start, body = found
+    (tag,) = struct.unpack_from("<H", body)
+    if tag != _WAVE_FORMAT_EXTENSIBLE:
+        return None
+    if len(body) < _CHANNEL_MASK_OFFSET + 4:
+        raise FileFormatError(
+            f"'{path}' is corrupt: its WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk holds {len(body)} bytes; "
+            f"expected at least {_CHANNEL_MASK_OFFSET + 4}"
+        )
+    return start + _CHANNEL_MASK_OFFSET
+
+
+def read_channel_mask(path: PathLike) -> int | None:
+    """The speaker channel mask (``dwChannelMask``) of a WAVE_FORMAT_EXTENSIBLE file.
+
+    Parameters
+    ----------
+    path
+        An audio file.
+
+    Returns
+    -------
+    int or None
+        The mask (bit ``0x1`` front left, ``0x2`` front right, ``0x4`` front centre,
+        ``0x8`` LFE ...; channels are stored in bit order), or ``None`` when the file
+        is not a WAVE_FORMAT_EXTENSIBLE WAV (a plain WAV, FLAC, Ogg ...).
+
+    Raises
+    ------
+    FileFormatError
+        When the file is missing, or is a WAV whose format chunk is incomplete.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise FileFormatError(f"no such file: '{source}'")
+    offset = _extensible_mask_offset(source)
+    if offset is None:
+        return None
+    with source.open("rb") as fh:
+        fh.seek(offset)
+        return struct.unpack("<I", fh.read(4))[0]
+
+
+def _check_channel_mask(channel_mask: int, channels: int, target: Path, subtype: str) -> int:
+    """Validate a WAVE_FORMAT_EXTENSIBLE channel mask for ``channels`` channels."""
+    if target.suffix.lower() != ".wav":
+        raise FileFormatError(
+            f"a channel mask can only be stored in a .wav file, not '{target}'; expected a .wav path"
+        )
+    if not sf.check_format("WAVEX", subtype):
+        raise FileFormatError(
+            f"subtype '{subtype}' cannot be stored in a WAVE_FORMAT_EXTENSIBLE file"
+        )
+    if isinstance(channel_mask, bool) or not isinstance(channel_mask, (int, np.integer)):
+        raise InvalidAudioError(f"channel_mask must be an int, found {channel_mask!r}")
+    mask = int(channel_mask)
+    if not 0 <= mask < 2**32:
+        raise InvalidAudioError(
+            f"channel mask {mask} is outside 0 .. 0xFFFFFFFF; expected a 32-bit speaker mask"
+        )
+    bits = bin(mask).count("1")
+    if bits != channels:
+        raise InvalidAudioError(
+            f"channel mask {mask:#x} has {bits} speaker bits but the audio has {channels} channels; "
+            f"expected exactly one bit per channel"
+        )
+    return mask
+
+
 def _check_writable(x: np.ndarray, sr: int, subtype: str) -> np.ndarray:
     """Validate audio for writing; returns it as float32 ``(channels, samples)``."""
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
@@ -261,6 +369,7 @@ def write_audio(
     *,
     inputs: Iterable[PathLike] = (),
     subtype: str | None = None,
+    channel_mask: int | None = None,
 ) -> Path:
     """Write audio atomically; the format follows the suffix.
 
@@ -278,6 +387,11 @@ def write_audio(
         Files the audio was computed from; ``path`` may not be one of them.
     subtype
         libsndfile subtype (e.g. ``"PCM_16"``) overriding the suffix's default.
+    channel_mask
+        Speaker positions of the channels (``dwChannelMask``, e.g. ``0x60F`` for
+        FL FR FC LFE SL SR): the file is then written as WAVE_FORMAT_EXTENSIBLE with
+        this mask. Needs a ``.wav`` path and one mask bit per channel; channels must
+        be in mask-bit order. See :func:`read_channel_mask`.
 
     Returns
     -------
@@ -288,18 +402,31 @@ def write_audio(
     ------
     InvalidAudioError
         For audio that fails :func:`validate_audio`, too many channels, a peak
-        above 1 with a PCM subtype, or a bad sample rate. Nothing is written.
+        above 1 with a PCM subtype, a bad sample rate, or a channel mask whose
+        number of bits differs from the number of channels. Nothing is written.
     FileFormatError
-        For an unknown suffix or a subtype the format cannot hold.
+        For an unknown suffix, a subtype the format cannot hold, or a channel
+        mask for a file that is not ``.wav``.
     OverwriteInputError
         When ``path`` is one of ``inputs``.
     """
     target = Path(path)
     file_format, chosen = _output_format(target, subtype)
     data = _check_writable(signal, sr, chosen)
+    mask = None
+    if channel_mask is not None:
+        mask = _check_channel_mask(channel_mask, data.shape[0], target, chosen)
+        file_format = "WAVEX"
 
     def _write(tmp: Path) -> None:
         sf.write(tmp, data.T, int(sr), format=file_format, subtype=chosen)
+        if mask is not None:
+            offset = _extensible_mask_offset(tmp)
+            if offset is None:
+                raise FileFormatError(f"'{tmp}' was not written as WAVE_FORMAT_EXTENSIBLE")
+            with tmp.open("r+b") as fh:
+                fh.seek(offset)
+                fh.write(struct.pack("<I", mask))
 
     return atomic_write(target, _write, inputs=inputs)
 
