@@ -116,7 +116,7 @@ def _cmd_spatialize(args: argparse.Namespace) -> int:
           + (f" (scaled {result.normalization_db:.1f} dB)" if result.normalization_db < 0 else ""))
     for src in result.sources:
         where = f"azimuth {src['azimuth_deg']:+.1f} deg, elevation {src['elevation_deg']:+.1f} deg" if "azimuth_deg" in src else ""
-        print(f"  {src['name']}: {'moving, starts ' if src['moving'] else ''}{src['distance_m']:.2f} m, {where}")
+        print(f"  {src['name']}: {'moving, starting at ' if src['moving'] else ''}{src['distance_m']:.2f} m, {where}")
     if args.plot:
         print(f"figure: {args.plot}")
     return 0

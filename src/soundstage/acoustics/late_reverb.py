@@ -63,7 +63,8 @@ def diffuse_tail(
     shaped *= np.asarray(band_amplitudes, dtype=float)[:, None]
     shaped *= fade[None, :]
     noise = rng.standard_normal((channels, length))
-    return band_synthesis(shaped[:, None, :] * noise[None], sr, high_pass_cutoff=high_pass_cutoff)
+    # One channel at a time bounds memory at (bands x length) whatever the channel count.
+    return np.stack([band_synthesis(shaped * row[None, :], sr, high_pass_cutoff=high_pass_cutoff) for row in noise])
 
 
 def matched_band_amplitudes(

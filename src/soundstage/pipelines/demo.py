@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from soundstage.acoustics.rir import synthesize_rir
 from soundstage.dsp.convolve import fft_convolve
 from soundstage.io.atomic import atomic_write
 from soundstage.io.audio import write_audio
 from soundstage.pipelines.room import make_room, render_room_response
 from soundstage.plots import plot_spectrograms
+from soundstage.spatial.binaural import Binaural
 from soundstage.speech.tts import synthesize_speech
 
 DEMO_TEXT = "Welcome to soundstage. This sentence was spoken in a room with brick walls, a wooden floor and curtains."
@@ -27,8 +29,9 @@ def run_demo(out_dir: str | Path = "soundstage-demo", *, sr: int = 16000, text: 
     """Synthesize a room response and reverberant speech into ``out_dir``.
 
     Writes ``rir.wav``, ``rir.png`` (waveform, energy, decay curves), ``rir.json``
-    (ISO 3382-1 parameters), ``speech_dry.wav``, ``speech_room.wav`` and
-    ``speech.png`` (spectrograms). Returns a summary dict.
+    (ISO 3382-1 parameters), ``speech_dry.wav``, ``speech_room.wav``,
+    ``speech_binaural.wav`` (the listener's two ears, facing +y, the talker at their
+    left front) and ``speech.png`` (spectrograms). Returns a summary dict.
     """
     out = Path(out_dir)
     room = make_room(DEMO_ROOM["dims"], materials=DEMO_ROOM["materials"])
@@ -42,8 +45,11 @@ def run_demo(out_dir: str | Path = "soundstage-demo", *, sr: int = 16000, text: 
     # Same loudness for listening; the room's level change is in rir.wav itself.
     dry = 0.5 * dry / np.max(np.abs(dry))
     wet = 0.5 * wet / np.max(np.abs(wet))
+    brir = synthesize_rir(room, DEMO_SOURCE, DEMO_LISTENER, sr=sr, receiver=Binaural())
+    ears = fft_convolve(dry, brir.data)
     write_audio(out / "speech_dry.wav", dry, sr)
     write_audio(out / "speech_room.wav", wet, sr)
+    write_audio(out / "speech_binaural.wav", 0.5 * ears / np.max(np.abs(ears)), sr)
     plot_spectrograms([dry, wet], sr, out / "speech.png", titles=["dry speech (espeak-ng)", "speech in the room"])
     return {
         "out_dir": str(out),
