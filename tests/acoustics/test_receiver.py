@@ -129,3 +129,15 @@ def test_orientation_turns_the_receiver() -> None:
     filters, _ = mic.response(azel_to_vector(90.0, 0.0)[None], SR)
     np.testing.assert_allclose(filters[0, :, 0], [1, 0, 0, 1], atol=1e-12)
     assert sphere_grid(10).shape == (10, 3)
+
+
+@pytest.mark.parametrize("receiver", [None, FirstOrder(), SpacedPair(0.2)], ids=["omni", "first-order", "spaced-pair"])
+def test_direct_reflections_and_tail_add_up_to_the_whole_response(room: Room, receiver) -> None:
+    src, lst = [2.0, 2.0, 1.5], [5.0, 3.0, 1.6]
+    whole = synthesize_rir(room, src, lst, sr=SR, receiver=receiver, seed=7).data
+    parts = [
+        synthesize_rir(room, src, lst, sr=SR, receiver=receiver, seed=7, direct=d, reflections=r, tail=t).data
+        for d, r, t in [(True, False, False), (False, True, False), (False, False, True)]
+    ]
+    np.testing.assert_allclose(sum(parts), whole, atol=1e-6 * np.abs(whole).max())
+    assert np.abs(parts[2][:, : int(0.03 * SR)]).max() < 1e-3 * np.abs(whole).max()  # the tail starts late

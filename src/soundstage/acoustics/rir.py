@@ -88,6 +88,8 @@ def synthesize_rir(
     receiver_directivity: Directivity | None = None,
     receiver: Receiver | None = None,
     direct: bool = True,
+    reflections: bool = True,
+    tail: bool = True,
 ) -> ImpulseResponse:
     """Synthesize the impulse response from ``source`` to ``listener`` in ``room``.
 
@@ -107,7 +109,9 @@ def synthesize_rir(
         microphone. Each image source is rendered through the receiver's response for its own
         direction of arrival; the diffuse tail gets the powers and inter-channel coherence of
         a diffuse field at the receiver.
-    direct : include the direct sound (``False`` leaves only the room's reflections).
+    direct, reflections, tail : which parts to include: the direct sound, the image-source
+        reflections before the crossover, the diffuse tail after it (all by default). The
+        parts always fit together: the tail's level is matched to all the images.
 
     Returns
     -------
@@ -130,19 +134,23 @@ def synthesize_rir(
         source_directivity=source_directivity, receiver_directivity=receiver_directivity,
     )
     receiver = Omni() if receiver is None else receiver
-    early, early_energy, window = _render_early(images, lst, receiver, sr=sr, length=length, crossover=t_c, direct=direct)
-    power = band_power_fractions(sr, high_pass_cutoff=HIGH_PASS_HZ)
-    amplitudes = matched_band_amplitudes(early_energy, rt60, sr=sr, window=window, band_power=power)
-    rng = np.random.default_rng(seed)
-    tail = diffuse_tail(amplitudes, rt60, sr=sr, length=length, fade=_fade_in(length, sr, t_c), rng=rng,
-                        channels=receiver.channels, high_pass_cutoff=HIGH_PASS_HZ)
-    tail = _diffuse_mix(tail, receiver, sr)
+    keep = (images.orders == 0) & direct | (images.orders > 0) & reflections
+    early, early_energy, window = _render_early(images, lst, receiver, keep, sr=sr, length=length, crossover=t_c,
+                                                energy=tail)
+    response = early
+    if tail:
+        power = band_power_fractions(sr, high_pass_cutoff=HIGH_PASS_HZ)
+        amplitudes = matched_band_amplitudes(early_energy, rt60, sr=sr, window=window, band_power=power)
+        rng = np.random.default_rng(seed)
+        late = diffuse_tail(amplitudes, rt60, sr=sr, length=length, fade=_fade_in(length, sr, t_c), rng=rng,
+                            channels=receiver.channels, high_pass_cutoff=HIGH_PASS_HZ)
+        response = early + _diffuse_mix(late, receiver, sr)
     meta = {
         "room": type(room).__name__, "volume_m3": room.volume, "source": src.tolist(), "listener": lst.tolist(),
         "distance_m": distance, "crossover_s": t_c, "n_images": len(images), "rt60_design": rt60.tolist(),
-        "formula": formula, "seed": seed, "direct": direct,
+        "formula": formula, "seed": seed, "parts": {"direct": direct, "reflections": reflections, "tail": tail},
     }
-    return ImpulseResponse((early + tail).astype(np.float32), int(sr), receiver.layout, meta)
+    return ImpulseResponse(response.astype(np.float32), int(sr), receiver.layout, meta)
 
 
 def synthesize_rirs(
@@ -198,13 +206,15 @@ def _render_early(
     images: ImageSources,
     listener: np.ndarray,
     receiver: Receiver,
+    keep: np.ndarray,
     *,
     sr: int,
     length: int,
     crossover: float,
-    direct: bool,
-) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
-    """Early response ``(channels, samples)``, omnidirectional per-band energy in the matching window, and the window (s).
+    energy: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float]]:
+    """Early response of the images in ``keep`` ``(channels, samples)``, the omnidirectional per-band
+    energy of all images in the matching window (when ``energy``), and the window (s).
 
     The early part ends at the crossover, so it is rendered on a buffer that stops just
     after it. The energy is measured on each band's own rendered signal (after the
@@ -215,20 +225,23 @@ def _render_early(
     # The margin holds the kernels and the band filters' ringing after the fade-out.
     short = min(length, int(np.ceil((crossover + CROSSFADE + 0.02) * sr)) + HALF_TAPS)
     fade = _fade_out(short, sr, crossover)
-    omni = _band_limited(render_impulses(images.delays * sr, images.gains, short), sr, fade)
     window = (max(crossover / 2, images.delays[0] + CROSSFADE), crossover - CROSSFADE / 2)
     span = slice(int(round(window[0] * sr)), int(round(window[1] * sr)))
-    energy = (omni[:, span] ** 2).sum(axis=1)
-    keep = slice(None) if direct else images.orders > 0
+    omni_only = isinstance(receiver, Omni) and np.all(keep)
+    omni = None
+    if energy or omni_only:
+        omni = _band_limited(render_impulses(images.delays * sr, images.gains, short), sr, fade)
     delays, gains = images.delays[keep], images.gains[keep]
-    if isinstance(receiver, Omni) and direct:
+    if omni_only:
         bands = omni[:, None]
+    elif not np.any(keep):
+        bands = np.zeros((1, receiver.channels, short))
     else:
         directions = images.positions[keep] - listener
         bands = _band_limited(_directional_trains(delays, gains, directions, receiver, sr, short), sr, fade)
     early = np.zeros((receiver.channels, length))
     early[:, :short] = bands.sum(axis=0)
-    return early, energy, window
+    return early, None if omni is None else (omni[:, span] ** 2).sum(axis=1), window
 
 
 def _band_limited(trains: np.ndarray, sr: int, fade: np.ndarray) -> np.ndarray:

@@ -128,7 +128,10 @@ def convolve_sum(signals: list[np.ndarray], irs: list[np.ndarray]) -> np.ndarray
     # Block length ~4 x the longest response balances response transforms against block transforms.
     nfft = min(sfft.next_fast_len(n + m - 1, real=True), sfft.next_fast_len(max(MIN_FFT, 4 * m), real=True))
     step = nfft - m + 1
-    spectra = np.stack([sfft.rfft(k.astype(np.float32), n=nfft, axis=-1) for k in kerns])  # (S, C, F)
+    kernels = np.zeros((len(kerns), channels, m), dtype=np.float32)
+    for row, k in zip(kernels, kerns):
+        row[:, : k.shape[1]] = k
+    spectra = sfft.rfft(kernels, n=nfft, axis=-1)  # (S, C, F): one batched transform
     out = np.zeros((channels, out_len + nfft), dtype=np.float32)
     for start in range(0, n, step):
         blocks = np.zeros((len(sigs), step), dtype=np.float32)
@@ -136,6 +139,8 @@ def convolve_sum(signals: list[np.ndarray], irs: list[np.ndarray]) -> np.ndarray
             piece = sig[0, start : start + step]
             row[: piece.size] = piece
         block_spectra = sfft.rfft(blocks, n=nfft, axis=-1)
-        acc = np.stack([(block_spectra * spectra[:, c]).sum(axis=0) for c in range(channels)])
+        acc = block_spectra[0] * spectra[0]
+        for s_spec, k_spec in zip(block_spectra[1:], spectra[1:]):
+            acc += s_spec * k_spec
         out[:, start : start + nfft] += sfft.irfft(acc, n=nfft, axis=-1)
     return out[:, :out_len]

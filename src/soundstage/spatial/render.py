@@ -8,23 +8,25 @@ by ``4 pi`` to match.
 A static source is convolved with its spatial impulse response (free field: its direct
 sound through the receiver; room: every image source from its own direction plus the
 diffuse tail). A moving source's direct sound follows its trajectory sample by sample
-(:func:`~soundstage.spatial.moving.render_moving`); in a room its reflections come from
-responses without the direct sound computed at key positions along the way, each fed by
-the part of the signal emitted near that key (complementary triangular windows), so the
-reverberation of one key position rings on while the next takes over.
+(:func:`~soundstage.spatial.moving.render_moving`); in a room its early reflections come
+from responses at key positions along the way (every :data:`KEY_DISTANCE` metres of
+travel, at least every :data:`KEY_MAX_INTERVAL` seconds), each fed by the part of the
+signal emitted near that key (complementary triangular windows), so the reflections of
+one key position ring on while the next takes over. The diffuse tail, the same
+everywhere in a diffuse field, is computed once per source, at the middle of its path.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from soundstage.acoustics.receiver import Receiver
-from soundstage.acoustics.rir import synthesize_rir
+from soundstage.acoustics.rir import crossover_time, synthesize_rir
 from soundstage.acoustics.room import Enclosure, as_point
 from soundstage.constants import SPEED_OF_SOUND
 from soundstage.dsp.convolve import convolve_sum, fft_convolve
@@ -36,8 +38,11 @@ log = logging.getLogger(__name__)
 
 #: Gain that turns the engine's ``1 / (4 pi r)`` point-source pressure into unit gain at 1 m.
 UNIT_DISTANCE_GAIN = 4.0 * np.pi
-#: Spacing of the key positions whose reflections a moving source's signal is fed through, seconds.
-KEY_INTERVAL = 0.25
+#: A moving source gets a new key position (for its early reflections) every this many metres...
+KEY_DISTANCE = 0.5
+#: ... and at least this often (s), but never more often than :data:`KEY_MIN_INTERVAL` (s).
+KEY_MAX_INTERVAL = 1.0
+KEY_MIN_INTERVAL = 0.1
 
 
 @dataclass
@@ -90,14 +95,17 @@ def source_response(
     *,
     room: Enclosure | None = None,
     seed: int = 0,
-    direct: bool = True,
+    **parts: Any,
 ) -> np.ndarray:
     """Spatial impulse response ``(channels, samples)`` from ``source`` to ``listener``, unit gain at 1 m.
 
-    In a room, a source outside it is heard in free field (a warning is logged).
+    ``parts`` (``direct``, ``reflections``, ``tail``, ``crossover``) select parts of a
+    room response as in :func:`~soundstage.acoustics.rir.synthesize_rir`. In a room, a
+    source outside it is heard in free field (a warning is logged).
     """
+    direct = parts.get("direct", True)
     if room is not None and _inside(room, source):
-        ir = synthesize_rir(room, source, listener, sr=sr, receiver=receiver, seed=seed, direct=direct)
+        ir = synthesize_rir(room, source, listener, sr=sr, receiver=receiver, seed=seed, **parts)
         return ir.data * np.float32(UNIT_DISTANCE_GAIN)
     if room is not None:
         log.warning("source at %s is outside the room: rendered in free field (direct sound only)", list(source))
@@ -185,26 +193,47 @@ def _moving_reflections(
     room: Enclosure,
     seed: int,
 ) -> np.ndarray:
-    """Reflections and reverberation of a moving source: key-position responses fed by windowed signal parts."""
-    duration = signal.size / sr
-    keys = np.arange(0.0, duration + KEY_INTERVAL, KEY_INTERVAL)
+    """Reflections and reverberation of a moving source: key-position early reflections fed by
+    windowed signal parts, plus one diffuse tail."""
+    keys = _key_times(path, signal.size / sr)
+    positions = path.position_at(keys)
+    inside = np.array([_inside(room, p) for p in positions])
+    if not np.any(inside):
+        return np.zeros((receiver.channels, 1), dtype=np.float32)
+    # One crossover for every key, so the shared tail fades in where each key's reflections fade out.
+    crossover = max(crossover_time(room, float(np.linalg.norm(p - listener))) for p in positions[inside])
     t = np.arange(signal.size) / sr
     parts = []
-    for key in keys:
-        position = path.position_at(key)
-        if not _inside(room, position):
-            continue
-        # Triangular windows centred on the keys: they sum to one at every sample.
-        window = np.clip(1.0 - np.abs(t - key) / KEY_INTERVAL, 0.0, 1.0)
-        lo = max(0, int(np.floor((key - KEY_INTERVAL) * sr)))
-        hi = min(signal.size, int(np.ceil((key + KEY_INTERVAL) * sr)) + 1)
-        if hi <= lo:
-            continue
-        ir = source_response(position, listener, receiver, sr, room=room, seed=seed, direct=False)
+    for k in np.flatnonzero(inside):
+        window = np.interp(t, keys, np.eye(len(keys))[k])  # triangles on the keys: they sum to one
+        lo, hi = np.searchsorted(t, keys[max(k - 1, 0)]), np.searchsorted(t, keys[min(k + 1, len(keys) - 1)], "right")
+        ir = source_response(positions[k], listener, receiver, sr, room=room, seed=seed,
+                             direct=False, tail=False, crossover=crossover)
         parts.append((lo, fft_convolve(signal[lo:hi] * window[lo:hi], ir)))
-    if not parts:
-        return np.zeros((receiver.channels, 1), dtype=np.float32)
+    middle = positions[inside][len(positions[inside]) // 2]
+    late = source_response(middle, listener, receiver, sr, room=room, seed=seed,
+                           direct=False, reflections=False, crossover=crossover)
+    parts.append((0, fft_convolve(signal * _inside_weight(t, keys, inside), late)))
     out = np.zeros((receiver.channels, max(lo + p.shape[1] for lo, p in parts)), dtype=np.float32)
     for lo, p in parts:
         out[:, lo : lo + p.shape[1]] += p
     return out
+
+
+def _key_times(path: Trajectory, duration: float) -> np.ndarray:
+    """Key times (s) from 0 to ``duration``: every :data:`KEY_DISTANCE` m of travel, within the interval bounds."""
+    fine = np.arange(0.0, duration + KEY_MIN_INTERVAL, KEY_MIN_INTERVAL)
+    travelled = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path.position_at(fine), axis=0), axis=1))])
+    keys, last_time, last_distance = [0.0], 0.0, 0.0
+    for time, distance in zip(fine[1:], travelled[1:]):
+        if distance - last_distance >= KEY_DISTANCE or time - last_time >= KEY_MAX_INTERVAL - 1e-9:
+            keys.append(time)
+            last_time, last_distance = time, distance
+    if keys[-1] < duration:
+        keys.append(float(fine[-1]))
+    return np.asarray(keys)
+
+
+def _inside_weight(t: np.ndarray, keys: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """How much of the signal at each time is emitted inside the room (interpolated between keys)."""
+    return np.interp(t, keys, inside.astype(float))
