@@ -6,10 +6,12 @@ The scripts import this module as ``common`` (Python puts the script's own folde
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
@@ -121,3 +123,31 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     rule = "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Lay out, write (creating the folder) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def output_options(parser: argparse.ArgumentParser, default_plot: Path | None = None) -> None:
+    """The options every benchmark shares: ``--json``, and ``--plot``/``--no-plot`` when it draws a figure."""
+    parser.add_argument("--json", action="store_true", help="print only JSON on stdout (messages on stderr)")
+    if default_plot is not None:
+        parser.add_argument("--plot", type=Path, default=default_plot,
+                            help=f"PNG figure path (default: benchmarks/{default_plot.name})")
+        parser.add_argument("--no-plot", action="store_true", help="do not write the figure")
+
+
+def report(result: Any, as_json: bool, print_report: Callable[[Any], None]) -> int:
+    """Print ``result`` as JSON or as the script's report; the exit code 0."""
+    if as_json:
+        dump_json(result)
+    else:
+        print_report(result)
+    return 0

@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from common import best_of, dump_json, fmt, median, pass_fail, table
+from common import best_of, fmt, median, output_options, pass_fail, report, save_figure, table
+
 from soundstage.dsp import fft_convolve
 from soundstage.geometry import azel_to_vector
 from soundstage.metrics.spatial import estimate_direction
@@ -53,6 +54,9 @@ CASES: tuple[tuple[str, str, str, str, bool], ...] = (
     ("kemar/pink+noise", "kemar", "kemar", "pink+noise", True),
     ("sphere/white", "sphere", "kemar", "white", True),
 )
+
+#: Where the figure goes unless ``--plot`` says otherwise.
+PLOT_DEFAULT = Path(__file__).with_name("localization.png")
 #: Pass marks of the target case ``kemar/white``.
 MAX_MEDIAN_ERR_DEG = 5.0
 MAX_CONFUSION_RATE = 0.10
@@ -193,20 +197,14 @@ def save_plot(result: dict[str, Any], path: Path) -> None:
     axes[0, 0].legend(fontsize=7, loc="upper left")
     for ax in axes.ravel()[len(cases):]:
         ax.axis("off")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print only JSON on stdout (messages on stderr)")
+    output_options(parser, PLOT_DEFAULT)
     parser.add_argument("--sofa", type=Path, default=KEMAR, help="measured HRTF set that renders and serves as templates (default: MIT KEMAR)")
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the noise bursts")
-    parser.add_argument("--plot", type=Path, default=Path(__file__).with_name("localization.png"),
-                        help="PNG figure path (default: benchmarks/localization.png)")
-    parser.add_argument("--no-plot", action="store_true", help="do not write the figure")
     return parser.parse_args(argv)
 
 
@@ -223,11 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_plot:
         save_plot(result, args.plot)
         print(f"figure written to {args.plot}", file=sys.stderr)
-    if args.json:
-        dump_json(result)
-    else:
-        print_report(result)
-    return 0
+    return report(result, args.json, print_report)
 
 
 if __name__ == "__main__":

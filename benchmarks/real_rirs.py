@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from pyroomacoustics.experimental import measure_rt60
 
-from common import dump_json, fmt, median, pass_fail, progress, table
+from common import fmt, median, output_options, pass_fail, progress, report, table
 from soundstage.acoustics.analysis import analyze, lundeby, onset_index
 
 #: File-name prefixes of the impulse responses (the dry and wet speech files are skipped).
@@ -116,7 +116,7 @@ def print_report(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print only JSON on stdout (progress on stderr)")
+    output_options(parser)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder of the WAV files")
     args = parser.parse_args(argv)
     files = find_rirs(args.data_dir) if args.data_dir.is_dir() else []
@@ -124,11 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no impulse responses ({', '.join(PREFIXES)}*.wav) found in {args.data_dir}", file=sys.stderr)
         return 2
     result = benchmark(files)
-    if args.json:
-        dump_json(result)
-    else:
-        print_report(result)
-    return 0
+    return report(result, args.json, print_report)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ import numpy as np
 import pyroomacoustics as pra
 
 from common import (
-    T30_MEASURES, best_of, dump_json, fmt, median, pass_fail, progress, relative_errors, t30_measures, table,
+    T30_MEASURES, best_of, dump_json, fmt, median, output_options, pass_fail, progress, relative_errors,
+    save_figure, t30_measures, table,
 )
+
 from soundstage.acoustics.image_source import ImageSources, image_sources
 from soundstage.acoustics.rir import synthesize_rir
 from soundstage.acoustics.room import Room
@@ -50,6 +52,9 @@ ROOMS: tuple[tuple[str, tuple[float, float, float]], ...] = (
     ("hall", (21.0, 15.0, 7.5)),
     ("large hall", (25.0, 18.0, 9.0)),
 )
+
+#: Where the figure goes unless ``--plot`` says otherwise.
+PLOT_DEFAULT = Path(__file__).with_name("rir_benchmark.png")
 TARGETS = np.linspace(0.3, 2.0, len(ROOMS))
 #: Source and listener positions as fractions of the room size (no mirror symmetry).
 SOURCE_AT = (0.27, 0.36, 0.44)
@@ -276,21 +281,15 @@ def save_plot(rows: list[dict[str, Any]], path: Path) -> None:
     for ax in (ax_t, ax_s):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print only JSON on stdout (progress on stderr)")
+    output_options(parser, PLOT_DEFAULT)
     parser.add_argument("--rooms", type=int, default=len(ROOMS), help="number of rooms, spread over the list")
     parser.add_argument("--quick", action="store_true", help="smoke test: 3 rooms (smallest, middle, largest)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per response; the best one counts")
-    parser.add_argument("--plot", type=Path, default=Path(__file__).with_name("rir_benchmark.png"),
-                        help="PNG figure path (default: benchmarks/rir_benchmark.png)")
-    parser.add_argument("--no-plot", action="store_true", help="do not write the figure")
     return parser.parse_args(argv)
 
 

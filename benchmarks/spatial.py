@@ -48,7 +48,8 @@ from typing import Any, Callable
 import numpy as np
 from scipy.signal import fftconvolve
 
-from common import best_of, dump_json, fmt, pass_fail, t30_measures, table
+from common import best_of, dump_json, fmt, output_options, pass_fail, save_figure, t30_measures, table
+
 from soundstage.acoustics.analysis import schroeder_decay
 from soundstage.acoustics.room import Room
 from soundstage.dsp import filterbank
@@ -59,6 +60,9 @@ from soundstage.spatial.binaural import Binaural
 from soundstage.spatial.hrtf import default_hrtf
 from soundstage.spatial.moving import Trajectory
 from soundstage.spatial.render import Source, render_sources, source_response
+
+#: Where the figure goes unless ``--plot`` says otherwise.
+PLOT_DEFAULT = Path(__file__).with_name("spatial.png")
 
 SR = 48000
 DURATION = 10.0
@@ -305,20 +309,14 @@ def save_plot(result: dict[str, Any], path: Path) -> None:
     for ax in (ax_h, ax_d, ax_t):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print only JSON on stdout (messages on stderr)")
+    output_options(parser, PLOT_DEFAULT)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-up; the best one counts")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder of clean speech files")
-    parser.add_argument("--plot", type=Path, default=Path(__file__).with_name("spatial.png"),
-                        help="PNG figure path (default: benchmarks/spatial.png)")
-    parser.add_argument("--no-plot", action="store_true", help="do not write the figure")
     return parser.parse_args(argv)
 
 
