@@ -1,6 +1,5 @@
 """Image sources against hand-computed mirrors and a naive recursive reference."""
 
-import itertools
 
 import numpy as np
 import pytest

@@ -60,11 +60,11 @@ def _response(h: Any, sr: Any) -> np.ndarray:
     if x.ndim != 1:
         raise InvalidAudioError(f"impulse response must be 1-D (samples,), got shape {x.shape}; use analyze_channels")
     if x.size == 0:
-        raise InvalidAudioError(f"impulse response is empty; expected at least one sample")
+        raise InvalidAudioError("impulse response is empty; expected at least one sample")
     if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
-        raise InvalidAudioError(f"impulse response contains NaN, inf or non-numeric values; expected finite samples")
+        raise InvalidAudioError("impulse response contains NaN, inf or non-numeric values; expected finite samples")
     if not np.any(x):
-        raise InvalidAudioError(f"impulse response is all zeros; expected a response with some energy")
+        raise InvalidAudioError("impulse response is all zeros; expected a response with some energy")
     return x.astype(np.float64)
 
 

@@ -213,7 +213,8 @@ def _moving_reflections(
     middle = positions[inside][len(positions[inside]) // 2]
     late = source_response(middle, listener, receiver, sr, room=room, seed=seed,
                            direct=False, reflections=False, crossover=crossover)
-    parts.append((0, fft_convolve(signal * _inside_weight(t, keys, inside), late)))
+    inside_share = np.interp(t, keys, inside.astype(float))  # how much is emitted inside the room
+    parts.append((0, fft_convolve(signal * inside_share, late)))
     out = np.zeros((receiver.channels, max(lo + p.shape[1] for lo, p in parts)), dtype=np.float32)
     for lo, p in parts:
         out[:, lo : lo + p.shape[1]] += p
@@ -233,7 +234,3 @@ def _key_times(path: Trajectory, duration: float) -> np.ndarray:
         keys.append(float(fine[-1]))
     return np.asarray(keys)
 
-
-def _inside_weight(t: np.ndarray, keys: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """How much of the signal at each time is emitted inside the room (interpolated between keys)."""
-    return np.interp(t, keys, inside.astype(float))
