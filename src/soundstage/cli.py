@@ -122,6 +122,48 @@ def _cmd_spatialize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_inpaint(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.inpaint import inpaint, parse_gaps
+
+    gaps = parse_gaps(args.gaps) if args.gaps else None
+    result = inpaint(args.video, args.output, audio=args.audio, gaps=gaps, model=args.model,
+                     allow_audio_only=args.allow_audio_only)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    spans = ", ".join(f"{g.start:.2f}-{g.end:.2f} s" for g in result.gaps)
+    print(f"{result.path}: {result.duration:.2f} s at 16000 Hz, model {result.model}, filled {spans}")
+    if result.missing_frames:
+        print(f"  face not found in {result.missing_frames} frame(s): lip positions interpolated")
+    for note in result.notes:
+        print(f"  {note}")
+    return 0
+
+
+def _cmd_eval_inpaint(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.inpaint import MODELS, evaluate
+
+    models = args.models.split(",") if args.models else list(MODELS)
+    result = evaluate(args.data, models=models, split=args.split, seed=args.seed, limit=args.limit,
+                      cache_dir=args.cache)
+    if args.plot:
+        from soundstage.plots import plot_inpainting_scores
+
+        plot_inpainting_scores(result, args.plot)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    metrics = ("pesq", "stoi", "lsd", "l1")
+    bins = sorted({b for per_model in result.values() for b in per_model}, key=int)
+    head = f"{'model':>12} {'gap ms':>7}" + "".join(f"{m:>8}" for m in metrics)
+    print(head + "\n" + "-" * len(head))
+    for name, per_model in result.items():
+        for b in bins:
+            cell = per_model[b]
+            print(f"{name:>12} {b:>7}" + "".join(f"{cell[m]:>8.3f}" for m in metrics))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``soundstage`` command."""
     parser = argparse.ArgumentParser(prog="soundstage", description="Make sound match a pictured scene.")
@@ -165,6 +207,31 @@ def build_parser() -> argparse.ArgumentParser:
     spa.add_argument("--plot", help="also write a plan of the scene with channel levels (.png, .pdf, .svg)")
     spa.add_argument("--json", action="store_true", help="print the result as JSON")
     spa.set_defaults(func=_cmd_spatialize)
+
+    inp = sub.add_parser("inpaint", help="restore missing speech from the audio and the talker's lips")
+    inp.add_argument("--video", required=True, help="talking-face video; its audio track is used unless --audio is given")
+    inp.add_argument("--audio", help="damaged speech to restore (any rate; written at 16 kHz)")
+    inp.add_argument("--gaps", help="spans to fill in seconds, e.g. 1.20-2.00,2.4-2.7 (default: detected dropouts)")
+    inp.add_argument("--model", default="av-mtl", choices=["av-mtl", "av", "audio", "classical"],
+                     help="av-mtl: lips + lip-reading training (default); av: lips; audio: audio only; "
+                     "classical: interpolation, no learning")
+    inp.add_argument("--allow-audio-only", action="store_true", help="use the audio-only model when no face is found")
+    inp.add_argument("-o", "--output", required=True, help="restored audio file (.wav, .flac, .ogg)")
+    inp.add_argument("--json", action="store_true", help="print the result as JSON")
+    inp.set_defaults(func=_cmd_inpaint)
+
+    ev = sub.add_parser("eval", help="evaluate a job on a dataset")
+    ev_sub = ev.add_subparsers(dest="job", required=True)
+    evi = ev_sub.add_parser("inpaint", help="PESQ, STOI, LSD and log-mel L1 per model and gap length")
+    evi.add_argument("--data", required=True, help="folder of GRID-layout clips (<id>.mkv + <id>.align)")
+    evi.add_argument("--split", default="test", help="test, val, train (the fixed split by clip id) or all")
+    evi.add_argument("--models", help="comma-separated subset of av-mtl,av,audio,classical (default all)")
+    evi.add_argument("--seed", type=int, default=0, help="seed of the gap positions (default 0)")
+    evi.add_argument("--limit", type=int, help="score only the first N clips")
+    evi.add_argument("--cache", help="folder caching lip landmarks between runs")
+    evi.add_argument("--plot", help="write the metrics against gap length to this figure (.png, .pdf, .svg)")
+    evi.add_argument("--json", action="store_true", help="print JSON: {model: {gap_ms: {pesq, stoi, lsd, l1}}}")
+    evi.set_defaults(func=_cmd_eval_inpaint)
     return parser
 
 

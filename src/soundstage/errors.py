@@ -37,3 +37,7 @@ class OverwriteInputError(SoundstageError, OSError):
 
 class DependencyError(SoundstageError, RuntimeError):
     """A required external program or optional package is missing."""
+
+
+class NoFaceError(InvalidImageError):
+    """Video frames in which a face (and so the lips) could not be found often enough."""

@@ -156,3 +156,20 @@ def plot_spatial_scene(scene, audio: np.ndarray, labels: Sequence[str], path: st
     levels.legend(fontsize=7, ncol=2 if len(labels) > 8 else 1)
     levels.grid(alpha=0.3)
     return _save(fig, path, scene.inputs)
+
+
+def plot_inpainting_scores(scores: dict, path: str | Path) -> Path:
+    """PESQ, STOI, LSD and log-mel L1 against gap length, one line per model (``evaluate``'s output)."""
+    plt = _pyplot()
+    metrics = (("pesq", "PESQ (wide-band)"), ("stoi", "STOI"), ("lsd", "LSD in the gap (dB)"), ("l1", "log-mel L1 in the gap"))
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
+    for name, per_bin in scores.items():
+        bins = sorted(per_bin, key=int)
+        for ax, (key, _) in zip(axes, metrics):
+            ax.plot([int(b) for b in bins], [per_bin[b][key] for b in bins], marker="o", label=name)
+    for ax, (_, label) in zip(axes, metrics):
+        ax.set_xlabel("gap length (ms)")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    return _save(fig, path, ())
