@@ -100,6 +100,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"room {'x'.join(f'{d:g}' for d in summary['room'])} m: " + ", ".join(f"{k} {v}" for k, v in summary["materials"].items()))
     print("Eyring RT60 per band (s):", "  ".join(f"{k}:{v:.2f}" for k, v in summary["rt60_eyring"].items()))
     print(format_profile(AcousticProfile.from_dict(summary["profile"])))
+    spk = summary["speak"]
+    print(f"speak: {spk['caption']} Predicted T30 at 1 kHz {spk['predicted_t30_s']['1000']:.2f} s.")
     print("files:", ", ".join(summary["files"]))
     return 0
 
@@ -119,6 +121,39 @@ def _cmd_spatialize(args: argparse.Namespace) -> int:
         print(f"  {src['name']}: {'moving, starting at ' if src['moving'] else ''}{src['distance_m']:.2f} m, {where}")
     if args.plot:
         print(f"figure: {args.plot}")
+    return 0
+
+
+def _parse_pixel(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        u, v = (float(t) for t in text.split(","))
+    except ValueError:
+        raise InvalidGeometryError(f"speaker pixel {text!r} must look like U,V (column,row in pixels), e.g. 320,260") from None
+    return u, v
+
+
+def _cmd_speak(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.speak import speak
+
+    result = speak(args.text, image=args.image, output=args.output, depth=args.depth, intrinsics=args.intrinsics,
+                   depth_scale=args.depth_scale, depth_encoding=args.depth_encoding, speech=args.speech,
+                   backend=args.tts, voice=args.voice, speaker_pixel=_parse_pixel(args.speaker_pixel),
+                   binaural=args.binaural, sr=args.sr, plot=args.plot, scene_json=args.scene_json)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    s = result.scene.summary()
+    print(f"{result.path}: {result.channels} channel(s), {result.sr} Hz, {result.duration:.2f} s"
+          + (f" (scaled {result.gain_db:.1f} dB)" if result.gain_db < 0 else ""))
+    print(f"  {s['caption']}")
+    print("  room " + " x ".join(f"{d:.2f}" for d in s["room_dims_m"]) + f" m, {s['volume_m3']:.0f} m3; "
+          + ", ".join(f"{k} {v['material']}" for k, v in s["surfaces"].items()))
+    print("  predicted T30 (s): " + "  ".join(f"{b}:{t:.2f}" for b, t in s["predicted_t30_s"].items()))
+    print(f"  talker {s['speaker_m']} m, listener {s['listener_m']} m")
+    for w in s["warnings"]:
+        print(f"  warning: {w}")
     return 0
 
 
@@ -207,6 +242,26 @@ def build_parser() -> argparse.ArgumentParser:
     spa.add_argument("--plot", help="also write a plan of the scene with channel levels (.png, .pdf, .svg)")
     spa.add_argument("--json", action="store_true", help="print the result as JSON")
     spa.set_defaults(func=_cmd_spatialize)
+
+    spk = sub.add_parser("speak", help="say text (or play dry speech) in the room pictured by an RGB(-D) image")
+    spk.add_argument("text", nargs="?", help="what to say (or give --speech)")
+    spk.add_argument("--image", required=True, help="colour picture of the room")
+    spk.add_argument("--depth", help="depth map of the same size (see --depth-scale, --depth-encoding)")
+    spk.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (default: 60 degree horizontal field of view)")
+    spk.add_argument("--depth-scale", type=float, help="stored depth units per metre (default 1000: millimetres)")
+    spk.add_argument("--depth-encoding", default="linear", choices=("linear", "sunrgbd", "kinect-disparity"),
+                     help="how the depth file stores distance (default linear)")
+    spk.add_argument("--speech", help="a dry speech recording to use instead of text-to-speech")
+    spk.add_argument("--tts", default="espeak-ng", choices=("espeak-ng", "flite", "piper"), help="text-to-speech back-end")
+    spk.add_argument("--voice", help="voice of the back-end (espeak/flite voice name, piper .onnx file)")
+    spk.add_argument("--speaker-pixel", help="U,V pixel where the talker stands (default: about 2 m in front)")
+    spk.add_argument("--binaural", action="store_true", help="two ears (KEMAR HRTF) instead of one microphone")
+    spk.add_argument("--sr", type=int, default=16000, help="sample rate in Hz (default 16000)")
+    spk.add_argument("-o", "--output", required=True, help="output audio file")
+    spk.add_argument("--plot", help="scene figure (PNG): regions, materials, depth, plan")
+    spk.add_argument("--scene-json", help="write the whole scene as JSON")
+    spk.add_argument("--json", action="store_true", help="print the scene summary as JSON")
+    spk.set_defaults(func=_cmd_speak)
 
     inp = sub.add_parser("inpaint", help="restore missing speech from the audio and the talker's lips")
     inp.add_argument("--video", required=True, help="talking-face video; its audio track is used unless --audio is given")

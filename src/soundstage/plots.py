@@ -173,3 +173,69 @@ def plot_inpainting_scores(scores: dict, path: str | Path) -> Path:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     return _save(fig, path, ())
+
+
+def plot_scene(scene, rgb: np.ndarray, depth: np.ndarray | None, path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+    """One picture of a :class:`~soundstage.scene.scene.Scene`: regions and materials, depth, top-down plan.
+
+    The plan shows the room box (observed walls solid, estimated ones dashed), the
+    camera with its field of view, the talker and the listener.
+    """
+    from skimage.segmentation import find_boundaries
+
+    from soundstage.scene.camera import project
+
+    plt = _pyplot()
+    fig, (img, dep, plan) = plt.subplots(1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1.3, 1.3, 1]})
+    shown = np.asarray(rgb, float) / 255.0
+    if scene.labels is not None:
+        shown[find_boundaries(scene.labels, mode="thick")] = (1.0, 1.0, 0.0)
+    img.imshow(shown)
+    largest = {}  # one label per (surface, material): on its largest region
+    for region in scene.regions:
+        key = (region.surface, region.material)
+        if region.pixels > 0.002 * shown.shape[0] * shown.shape[1] and region.pixels > getattr(largest.get(key), "pixels", 0):
+            largest[key] = region
+    for region in largest.values():
+        u0, v0, u1, v1 = region.bbox
+        img.text((u0 + u1) / 2, (v0 + v1) / 2, region.material.replace("_", " "), fontsize=6, ha="center",
+                 va="center", color="white", bbox={"facecolor": "black", "alpha": 0.5, "pad": 1, "lw": 0})
+    cam_speaker = scene.layout.rotation.T @ (scene.speaker - scene.layout.translation)
+    if cam_speaker[2] > 0:
+        u, v = project(cam_speaker, scene.intrinsics)
+        img.plot(u, v, "r*", ms=16, mec="white", label="talker")
+        img.legend(loc="lower right", fontsize=8)
+    img.set_title("regions and estimated materials")
+    img.axis("off")
+    if depth is not None:
+        im = dep.imshow(depth, cmap="turbo")
+        fig.colorbar(im, ax=dep, fraction=0.046, label="depth (m)")
+        dep.set_title("depth")
+    else:
+        dep.text(0.5, 0.5, "no depth map\n(monocular prior room)", ha="center", va="center", transform=dep.transAxes)
+    dep.axis("off")
+    lx, ly, lz = scene.layout.dims
+    walls = {"south": ((0, 0), (lx, 0)), "north": ((0, ly), (lx, ly)), "west": ((0, 0), (0, ly)), "east": ((lx, 0), (lx, ly))}
+    for name, (a, b) in walls.items():
+        fit = scene.layout.surfaces[name]
+        plan.plot([a[0], b[0]], [a[1], b[1]], "-" if fit.observed else "--", color="0.2", lw=2.5 if fit.observed else 1.2)
+        mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+        plan.text(*mid, f"{name}\n{scene.surfaces[name]['material']}", fontsize=7, ha="center", va="center",
+                  color="0.25", bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})
+    cam = scene.layout.camera_position
+    yaw = np.radians(scene.listener_yaw())
+    half = np.arctan2(scene.intrinsics.width / 2, scene.intrinsics.fx)
+    for side in (-half, half):
+        end = cam[:2] + 1.5 * np.array([-np.sin(yaw + side), np.cos(yaw + side)])
+        plan.plot([cam[0], end[0]], [cam[1], end[1]], color="tab:blue", lw=0.8)
+    plan.plot(*scene.listener[:2], "b^", ms=11, label="listener (camera)")
+    plan.plot(*scene.speaker[:2], "r*", ms=15, label="talker")
+    plan.set_aspect("equal", adjustable="datalim")
+    plan.set_xlabel("x (m)")
+    plan.set_ylabel("y (m)")
+    t30 = scene.predicted_t30()
+    plan.set_title(f"plan: {lx:.1f} x {ly:.1f} x {lz:.1f} m, T30(1 kHz) {t30['1000']:.2f} s")
+    plan.legend(loc="best", fontsize=7)
+    plan.grid(alpha=0.3)
+    fig.suptitle(scene.caption, fontsize=9, wrap=True)
+    return _save(fig, path, inputs)

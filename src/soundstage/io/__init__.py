@@ -10,16 +10,19 @@ from soundstage.io.audio import (
     validate_audio,
     write_audio,
 )
-from soundstage.io.image import read_depth, read_image, write_depth, write_image
+from soundstage.io.depth import DEPTH_ENCODINGS, decode_depth, read_depth, write_depth
+from soundstage.io.image import read_image, write_image
 from soundstage.io.video import Video, read_video, read_video_audio, write_video
 
 __all__ = [
     "AUDIO_FORMATS",
+    "DEPTH_ENCODINGS",
     "Video",
     "as_2d",
     "atomic_write",
     "audio_duration",
     "check_not_input",
+    "decode_depth",
     "read_audio",
     "read_channel_mask",
     "read_depth",

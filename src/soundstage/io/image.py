@@ -1,10 +1,8 @@
-"""Read and write RGB images and depth maps (Pillow).
+"""Read and write colour images (Pillow).
 
-Images are uint8 arrays shaped ``(H, W, 3)``. Depth maps are float32 arrays shaped
-``(H, W)`` in metres, with NaN where the sensor gave no depth. On disk, depth is a
-single-channel integer image holding ``depth_m * depth_scale`` (NYU Depth v2 and most
-Kinect/RealSense datasets store millimetres: ``depth_scale=1000``; TUM RGB-D uses 5000)
-and 0 for missing depth.
+Images are uint8 arrays shaped ``(H, W, 3)``. Depth maps are read, decoded and written
+by :mod:`soundstage.io.depth`, which uses this module's file opening and
+:data:`DEPTH_MODES`; its public names stay importable from here for older callers.
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ from soundstage.io.atomic import PathLike, atomic_write
 
 #: Pillow modes that hold one channel of depth values.
 DEPTH_MODES: frozenset[str] = frozenset({"L", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
-
-_UINT16_MAX = np.iinfo(np.uint16).max
 
 
 def _open(path: PathLike, what: str) -> Image.Image:
@@ -40,25 +36,6 @@ def _open(path: PathLike, what: str) -> Image.Image:
             image.close()
         raise FileFormatError(f"cannot read {what} '{source}': {exc}") from exc
     return image
-
-
-def _shape_hw(image_shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(H, W)`` from an ``(H, W)`` or ``(H, W, C)`` shape."""
-    if len(image_shape) not in (2, 3):
-        raise InvalidImageError(
-            f"image_shape must be (H, W) or (H, W, channels), found {tuple(image_shape)}"
-        )
-    return int(image_shape[0]), int(image_shape[1])
-
-
-def _check_scale(depth_scale: float) -> float:
-    """Return ``depth_scale`` as a float after checking it is finite and positive."""
-    scale = float(depth_scale)
-    if not np.isfinite(scale) or scale <= 0:
-        raise InvalidImageError(
-            f"depth_scale must be a positive number of units per metre, found {depth_scale!r}"
-        )
-    return scale
 
 
 def read_image(path: PathLike) -> np.ndarray:
@@ -92,58 +69,6 @@ def read_image(path: PathLike) -> np.ndarray:
         )
     image = ImageOps.exif_transpose(image)
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-
-
-def read_depth(
-    path: PathLike,
-    *,
-    depth_scale: float = 1000.0,
-    image_shape: tuple[int, ...] | None = None,
-) -> np.ndarray:
-    """Read a depth map and convert it to metres.
-
-    Parameters
-    ----------
-    path
-        A single-channel 8-, 16- or 32-bit image (PNG, PGM, TIFF).
-    depth_scale
-        Stored units per metre: ``metres = value / depth_scale``.
-    image_shape
-        Shape ``(H, W)`` or ``(H, W, 3)`` of the colour image the depth belongs to.
-
-    Returns
-    -------
-    np.ndarray
-        float32 depth in metres, shape ``(H, W)``; NaN where the stored value is
-        0 (no measurement), negative or not finite.
-
-    Raises
-    ------
-    FileFormatError
-        When the file is missing or unreadable.
-    InvalidImageError
-        When the image has more than one channel, ``depth_scale`` is not
-        positive, or its size differs from ``image_shape``.
-    """
-    scale = _check_scale(depth_scale)
-    image = _open(path, "a depth map")
-    if image.mode not in DEPTH_MODES:
-        raise InvalidImageError(
-            f"'{path}' is a {image.mode} image; expected a single-channel depth map "
-            f"(one of the modes {sorted(DEPTH_MODES)})"
-        )
-    values = np.asarray(image).astype(np.float64)
-    if image_shape is not None:
-        expected = _shape_hw(image_shape)
-        if values.shape != expected:
-            raise InvalidImageError(
-                f"depth map '{path}' is {values.shape[0]}x{values.shape[1]} (H x W) but the "
-                f"image is {expected[0]}x{expected[1]}; expected matching sizes"
-            )
-    missing = ~np.isfinite(values) | (values <= 0)
-    depth = values / scale
-    depth[missing] = np.nan
-    return depth.astype(np.float32)
 
 
 def _check_rgb(image: np.ndarray) -> np.ndarray:
@@ -207,62 +132,24 @@ def write_image(path: PathLike, image: np.ndarray, *, inputs: Iterable[PathLike]
     return atomic_write(target, lambda tmp: pil.save(tmp), inputs=inputs)
 
 
-def write_depth(
-    path: PathLike,
-    depth_m: np.ndarray,
-    *,
-    depth_scale: float = 1000.0,
-    inputs: Iterable[PathLike] = (),
-) -> Path:
-    """Write a depth map in metres as a 16-bit PNG.
+#: Depth names that moved to :mod:`soundstage.io.depth`, still importable from here.
+_DEPTH_NAMES = frozenset(
+    {
+        "DEPTH_ENCODINGS",
+        "KINECT_DISPARITY_PARAMS",
+        "KINECT_MAX_DEPTH_M",
+        "MAX_DEPTH_M",
+        "decode_depth",
+        "read_depth",
+        "write_depth",
+    }
+)
 
-    Stored values are ``round(depth_m * depth_scale)`` clipped to ``[1, 65535]``;
-    NaN, zero and negative depths are stored as 0 (missing). Reading back with the
-    same ``depth_scale`` gives the depth within ``0.5 / depth_scale`` metres inside
-    the representable range (up to 65.535 m at ``depth_scale=1000``).
 
-    Parameters
-    ----------
-    path
-        Target ``.png`` file.
-    depth_m
-        Real array shaped ``(H, W)``, metres.
-    depth_scale
-        Stored units per metre.
-    inputs
-        Files the depth was computed from; ``path`` may not be one of them.
+def __getattr__(name: str) -> object:
+    """Resolve the depth names of :mod:`soundstage.io.depth` lazily (no import cycle)."""
+    if name in _DEPTH_NAMES:
+        from soundstage.io import depth
 
-    Returns
-    -------
-    Path
-        The written path.
-
-    Raises
-    ------
-    InvalidImageError
-        For a shape other than ``(H, W)``, an empty or non-real array, or a
-        non-positive ``depth_scale``.
-    FileFormatError
-        When the suffix is not ``.png``.
-    OverwriteInputError
-        When ``path`` is one of ``inputs``.
-    """
-    target = Path(path)
-    if target.suffix.lower() != ".png":
-        raise FileFormatError(
-            f"cannot write a depth map to '{target}': expected a .png path (16-bit PNG)"
-        )
-    scale = _check_scale(depth_scale)
-    depth = np.asarray(depth_m)
-    if depth.dtype.kind not in "biuf" or depth.ndim != 2 or depth.size == 0:
-        raise InvalidImageError(
-            f"depth must be a non-empty real array shaped (H, W), "
-            f"found dtype {depth.dtype} and shape {depth.shape}"
-        )
-    scaled = depth.astype(np.float64) * scale
-    valid = np.isfinite(scaled) & (scaled > 0)
-    stored = np.zeros(depth.shape, dtype=np.uint16)
-    stored[valid] = np.clip(np.rint(scaled[valid]), 1, _UINT16_MAX).astype(np.uint16)
-    stored[np.isposinf(scaled)] = _UINT16_MAX
-    pil = Image.fromarray(stored)
-    return atomic_write(target, lambda tmp: pil.save(tmp, format="PNG"), inputs=inputs)
+        return getattr(depth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

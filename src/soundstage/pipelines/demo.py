@@ -21,6 +21,17 @@ DEMO_ROOM = {
     "dims": (8.0, 6.0, 3.5),
     "materials": {"walls": "brick", "north": "curtains", "floor": "wood", "ceiling": "plaster"},
 }
+#: The built-in picture for ``speak``: a rendered 6 x 7 x 2.8 m room with brick walls, a
+#: wooden floor, a carpet-covered sofa and a cabinet, seen from 1.5 m high near the south wall.
+DEMO_PICTURE = {
+    "dims": (6.0, 7.0, 2.8),
+    "camera": (3.2, 1.0, 1.5),
+    "yaw_deg": 8.0,
+    "pitch_deg": -6.0,
+    "colours": {"west": (168, 84, 62), "north": (168, 84, 62), "east": (168, 84, 62)},
+    "textures": {"west": "brick", "north": "brick", "east": "brick"},
+    "boxes": [((1.0, 4.6, 0.0), (3.4, 5.6, 0.8), (70, 90, 140), "carpet"), ((4.4, 6.3, 0.0), (5.6, 6.9, 1.8), (120, 80, 50), "wood")],
+}
 DEMO_SOURCE = (2.0, 3.0, 1.6)
 DEMO_LISTENER = (6.0, 2.5, 1.5)
 
@@ -31,7 +42,9 @@ def run_demo(out_dir: str | Path = "soundstage-demo", *, sr: int = 16000, text: 
     Writes ``rir.wav``, ``rir.png`` (waveform, energy, decay curves), ``rir.json``
     (ISO 3382-1 parameters), ``speech_dry.wav``, ``speech_room.wav``,
     ``speech_binaural.wav`` (the listener's two ears, facing +y, the talker at their
-    left front) and ``speech.png`` (spectrograms). Returns a summary dict.
+    left front), ``speech.png`` (spectrograms) and the ``speak`` job on a built-in
+    rendered RGB-D picture (:data:`DEMO_PICTURE`): ``room.png``, ``room_depth.png``,
+    ``speak.wav``, ``speak_scene.png`` and ``speak_scene.json``. Returns a summary dict.
     """
     out = Path(out_dir)
     room = make_room(DEMO_ROOM["dims"], materials=DEMO_ROOM["materials"])
@@ -51,11 +64,31 @@ def run_demo(out_dir: str | Path = "soundstage-demo", *, sr: int = 16000, text: 
     write_audio(out / "speech_room.wav", wet, sr)
     write_audio(out / "speech_binaural.wav", 0.5 * ears / np.max(np.abs(ears)), sr)
     plot_spectrograms([dry, wet], sr, out / "speech.png", titles=["dry speech (espeak-ng)", "speech in the room"])
+    scene = _speak_demo(out, sr)
     return {
         "out_dir": str(out),
         "room": list(room.dims),
         "materials": dict(DEMO_ROOM["materials"]),
         "rt60_eyring": dict(zip(map(str, profile["bands"]), room.rt60().round(3).tolist())),
         "profile": profile,
+        "speak": scene,
         "files": sorted(p.name for p in out.iterdir()),
     }
+
+
+def _speak_demo(out: Path, sr: int) -> dict:
+    """``speak`` on the built-in rendered picture: writes room.png, room_depth.png, speak.wav, speak_scene.png/json."""
+    from soundstage.io.depth import write_depth
+    from soundstage.io.image import write_image
+    from soundstage.pipelines.speak import speak
+    from soundstage.scene.synthetic import render_room
+
+    pic = DEMO_PICTURE
+    rgb, depth, k = render_room(pic["dims"], pic["camera"], pic["yaw_deg"], pic["pitch_deg"], colours=pic["colours"],
+                                textures=pic["textures"], boxes=pic["boxes"], noise_m=0.005)
+    image = write_image(out / "room.png", rgb)
+    depth_png = write_depth(out / "room_depth.png", depth, depth_scale=1000)
+    result = speak("Hello there. This is how I sound in the room of the picture.", image=image, depth=depth_png,
+                   intrinsics=f"{k.fx},{k.fy},{k.cx},{k.cy}", depth_scale=1000, output=out / "speak.wav",
+                   plot=out / "speak_scene.png", scene_json=out / "speak_scene.json", sr=sr)
+    return result.scene.summary()

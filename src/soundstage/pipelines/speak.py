@@ -1,0 +1,113 @@
+"""The ``speak`` job: text (or a dry recording) + a room picture -> speech as heard in that room.
+
+Zero-shot, from physics: image (+ depth) -> :class:`~soundstage.scene.scene.Scene` (room
+box, surface materials, talker, listener at the camera) -> impulse response of the
+shoebox (image sources + a diffuse tail, :func:`~soundstage.acoustics.rir.synthesize_rir`),
+mono or binaural (the listener facing the camera's direction) -> the dry speech
+convolved with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from soundstage.acoustics.rir import ImpulseResponse, synthesize_rir
+from soundstage.dsp.convolve import fft_convolve
+from soundstage.errors import InvalidAudioError
+from soundstage.io.audio import write_audio
+from soundstage.io.depth import read_depth
+from soundstage.io.image import read_image
+from soundstage.pipelines.room import check_plot_path
+from soundstage.scene.camera import Intrinsics, parse_intrinsics
+from soundstage.scene.scene import Scene, analyze_scene
+from soundstage.spatial.binaural import Binaural
+from soundstage.speech.tts import load_dry_speech, synthesize_speech
+
+#: Largest peak written without scaling (the response's own level is kept below it).
+PEAK = 0.99
+
+
+def render_speech(dry: np.ndarray, scene: Scene, sr: int, *, binaural: bool = False, seed: int = 0
+                  ) -> tuple[np.ndarray, ImpulseResponse]:
+    """``dry`` convolved with the scene's response (talker -> listener): ``(channels, samples)`` and the response."""
+    receiver = Binaural(yaw_deg=scene.listener_yaw()) if binaural else None
+    response = synthesize_rir(scene.room(), scene.speaker, scene.listener, sr=sr, receiver=receiver, seed=seed)
+    return fft_convolve(np.asarray(dry, np.float32)[None], response.data), response
+
+
+@dataclass
+class SpeakResult:
+    """What :func:`speak` wrote, and the scene it heard."""
+
+    path: Path
+    scene: Scene
+    sr: int
+    channels: int
+    duration: float
+    gain_db: float
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "sr": self.sr, "channels": self.channels, "duration_s": round(self.duration, 3),
+                "gain_db": round(self.gain_db, 2), "files": self.files, "scene": self.scene.summary()}
+
+
+def speak(
+    text: str | None,
+    *,
+    image: str | Path,
+    output: str | Path,
+    depth: str | Path | None = None,
+    intrinsics: str | Intrinsics | None = None,
+    depth_scale: float | None = None,
+    depth_encoding: str = "linear",
+    speech: str | Path | None = None,
+    backend: str = "espeak-ng",
+    voice: str | None = None,
+    speaker_pixel: tuple[float, float] | None = None,
+    binaural: bool = False,
+    sr: int = 16000,
+    plot: str | Path | None = None,
+    scene_json: str | Path | None = None,
+    seed: int = 0,
+) -> SpeakResult:
+    """Say ``text`` (or play the dry recording ``speech``) in the room pictured by ``image`` (+ ``depth``).
+
+    ``intrinsics`` is ``"fx,fy,cx,cy"`` (pixels) or an :class:`Intrinsics`; without it a
+    60 degree horizontal field of view is assumed. ``speaker_pixel`` ``(u, v)`` places the
+    talker; by default they stand about 2 m in front of the camera. The output keeps
+    the room's level relative to the dry speech unless it would clip (then it is scaled,
+    and ``gain_db`` says by how much). Writes ``output`` and, when asked, the scene
+    figure ``plot`` and the scene JSON ``scene_json``.
+    """
+    if (text is None) == (speech is None):
+        raise InvalidAudioError("give either text to speak or a dry speech recording (--speech), not both or neither")
+    check_plot_path(plot)
+    rgb = read_image(image)
+    depth_m = None
+    if depth is not None:
+        depth_m = read_depth(depth, depth_scale=depth_scale, image_shape=rgb.shape, depth_encoding=depth_encoding)
+    if isinstance(intrinsics, str):
+        intrinsics = parse_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
+    if speech is not None:
+        dry = load_dry_speech(speech, sr=sr)
+    else:
+        dry, _ = synthesize_speech(text, sr=sr, backend=backend, voice=voice)
+    scene = analyze_scene(rgb, depth_m, intrinsics, speaker_pixel=speaker_pixel, seed=seed)
+    wet, _ = render_speech(dry, scene, sr, binaural=binaural, seed=seed)
+    peak = float(np.max(np.abs(wet)))
+    gain = min(1.0, PEAK / peak) if peak > 0 else 1.0
+    inputs = [p for p in (image, depth, speech) if p is not None]
+    path = write_audio(output, (wet * gain).astype(np.float32), sr, inputs=inputs)
+    files = [str(path)]
+    if plot is not None:
+        from soundstage.plots import plot_scene
+
+        files.append(str(plot_scene(scene, rgb, depth_m, plot, inputs=inputs)))
+    if scene_json is not None:
+        files.append(str(scene.save(scene_json)))
+    return SpeakResult(Path(path), scene, sr, wet.shape[0], wet.shape[1] / sr, float(20 * np.log10(gain)), files)
