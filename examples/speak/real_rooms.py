@@ -2,7 +2,7 @@
 
     python examples/speak/real_rooms.py [--data ../shared/data/rgbd] [--out docs/scenes]
 
-Writes ``<out>/<frame>.png`` (regions and materials, depth, plan), ``<out>/<frame>.wav``
+Writes ``<out>/<frame>.png`` (regions and materials, depth, plan), ``<out>/<frame>.flac``
 (the sentence said in that room) and prints a Markdown table of fitted dimensions,
 surface materials and predicted T30 (the README's table).
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for f in todo:
         result = speak(TEXT, image=f["image"], depth=f["depth"], intrinsics=f["intrinsics"], depth_scale=f["depth_scale"],
-                       depth_encoding=f["depth_encoding"], output=args.out / f"{f['name']}.wav",
+                       depth_encoding=f["depth_encoding"], output=args.out / f"{f['name']}.flac",
                        plot=args.out / f"{f['name']}.png")
         s = result.scene.summary()
         dims, cam = s["room_dims_m"], s["listener_m"]

@@ -10,18 +10,15 @@ import pytest
 
 from soundstage.data import grid
 from soundstage.data.grid import (
-    BLANK,
-    VOCAB,
     GridClip,
     build_feature_cache,
-    decode_ctc,
-    encode_text,
     load_grid,
     read_align,
     split_clips,
     transcript,
 )
 from soundstage.errors import FileFormatError, SoundstageError
+from soundstage.speech.characters import BLANK, VOCAB, decode_ctc, encode_text
 
 GRID = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "grid_s1"
 needs_grid = pytest.mark.skipif(not GRID.is_dir(), reason="GRID data folder is absent")

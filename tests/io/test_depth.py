@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 from soundstage.errors import FileFormatError, InvalidImageError, OverwriteInputError
-from soundstage.io import image
 from soundstage.io.depth import (
     DEPTH_ENCODINGS,
     KINECT_MAX_DEPTH_M,
@@ -214,9 +213,3 @@ def test_writing_onto_input_refused_and_input_intact(tmp_path: Path) -> None:
     assert source.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["in.png"]
 
-
-def test_depth_names_still_importable_from_image_module() -> None:
-    assert image.read_depth is read_depth and image.decode_depth is decode_depth
-    assert image.write_depth is write_depth and image.DEPTH_ENCODINGS is DEPTH_ENCODINGS
-    with pytest.raises(AttributeError, match="no_such_name"):
-        image.no_such_name

@@ -148,3 +148,50 @@ def test_real_nyu_rooms_are_plausible(frame, tmp_path, capsys):
     assert np.all((dims >= 1.5) & (dims <= 15)), dims
     assert np.all((np.asarray(s["listener_m"]) > 0) & (np.asarray(s["listener_m"]) < dims))
     assert 0.1 < s["predicted_t30_s"]["1000"] < 3.0
+
+
+def test_hard_room_rings_longer_than_the_same_room_made_soft():
+    """Same geometry, a wooden floor vs a carpet: the fitted materials change the predicted T30."""
+    pose = dict(dims=DIMS, camera_position=(2.5, 1.0, 1.5), yaw_deg=0.0, pitch_deg=-20.0)
+    t30 = {}
+    for floor, colour in (("wood", (150, 104, 64)), ("carpet", (120, 40, 45))):
+        rgb, depth, k = render_room(**pose, colours={"floor": colour}, textures={"floor": floor})
+        scene = analyze_scene(rgb, depth, k)
+        t30[floor] = (scene.surfaces["floor"]["material"], scene.predicted_t30())
+    assert "carpet" in t30["carpet"][0] and "carpet" not in t30["wood"][0]
+    for band in ("1000", "2000", "4000"):
+        assert t30["wood"][1][band] > 1.1 * t30["carpet"][1][band]
+
+
+def test_captioner_and_depth_estimator_hooks(rendered):
+    rgb, depth, k = rendered
+    seen = {}
+
+    def captioner(image, facts):
+        seen["facts"] = facts
+        return "a test caption"
+
+    with pytest.warns(UserWarning, match="estimated"):
+        scene = analyze_scene(rgb, None, k, captioner=captioner, depth_estimator=lambda image: depth)
+    assert scene.caption == "a test caption" and seen["facts"]["dims_m"] == [round(d, 2) for d in scene.layout.dims]
+    assert scene.monocular
+    measured = analyze_scene(rgb, depth, k)
+    assert scene.layout.dims == pytest.approx(measured.layout.dims)
+
+
+OPEN3D = [("NYU_color.ppm", "NYU_depth.pgm", "582.62448,582.69103,313.04476,238.44390", [], "kinect-disparity"),
+          ("SUN_color.jpg", "SUN_depth.png", "525,525,319.5,239.5", ["--depth-scale", "1000"], "sunrgbd"),
+          ("TUM_color.png", "TUM_depth.png", "525,525,319.5,239.5", ["--depth-scale", "5000"], "linear")]
+
+
+@pytest.mark.skipif(not (RGBD / "open3d").is_dir(), reason="RGB-D data folder is absent")
+@pytest.mark.parametrize("image, depth, intrinsics, scale, encoding", OPEN3D)
+def test_real_open3d_rooms_are_plausible(image, depth, intrinsics, scale, encoding, tmp_path, capsys):
+    args = ["speak", "--speech", str(write_audio(tmp_path / "d.wav", np.eye(1, 4000)[0], 16000)),
+            "--image", str(RGBD / "open3d" / image), "--depth", str(RGBD / "open3d" / depth), *scale,
+            "--depth-encoding", encoding, "--intrinsics", intrinsics, "-o", str(tmp_path / "o.wav"), "--json"]
+    assert main(args) == 0
+    s = json.loads(capsys.readouterr().out)["scene"]
+    dims = np.asarray(s["room_dims_m"])
+    assert np.all((dims >= 1.5) & (dims <= 15)), dims
+    assert np.all((np.asarray(s["listener_m"]) > 0) & (np.asarray(s["listener_m"]) < dims))

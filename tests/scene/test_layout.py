@@ -11,7 +11,7 @@ import pytest
 
 from soundstage.acoustics.room import SURFACES
 from soundstage.errors import InvalidGeometryError, InvalidImageError
-from soundstage.io.image import read_depth
+from soundstage.io.depth import read_depth
 from soundstage.scene.camera import Intrinsics, backproject, camera_rotation
 from soundstage.scene.layout import PRIOR_DIMS, RoomLayout, SurfaceFit, fit_room, layout_from_prior
 from soundstage.scene.synthetic import render_room

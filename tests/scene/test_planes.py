@@ -92,16 +92,20 @@ def test_ransac_is_seeded_and_validates_arguments():
 def test_normals_of_a_rendered_room_point_at_the_camera_along_the_faces():
     k = Intrinsics.from_fov(160, 120)
     _, depth, _, labels = render_room((4.0, 5.0, 2.6), (2.0, 1.0, 1.5), 0.0, -10.0, intrinsics=k, return_labels=True)
+    depth[50, 60] = np.nan  # a hole in the depth map
     normals = estimate_normals(backproject(depth, k), step=2)
     room = normals @ camera_rotation(0.0, -10.0).T
-    inner = np.zeros_like(labels, bool)
-    inner[4:-4, 4:-4] = True
     for label, expected in ((3, [0, -1, 0]), (4, [0, 0, 1])):  # north wall faces south, floor faces up
-        sel = (labels == label) & inner & np.isfinite(room[..., 0])
+        sel = (labels == label) & np.isfinite(room[..., 0])
         assert sel.sum() > 100
         agree = room[sel] @ np.array(expected, float)
         assert np.median(agree) > 0.999  # oriented toward the camera, not merely parallel
-    assert np.all(np.isnan(normals[:2])) and np.all(np.isnan(normals[:, -2:]))
+    assert np.all(np.isfinite(normals[0])) and np.all(np.isfinite(normals[:, -1]))  # one-sided at the border
+    assert room[-1, 80] @ [0, 0, 1] > 0.999  # the bottom row sees the floor
+    # The stencil reaches exactly `step` pixels: the hole blanks those pixels' normals only.
+    for v, u in ((50, 58), (50, 62), (48, 60), (52, 60)):
+        assert np.all(np.isnan(normals[v, u]))
+    assert np.all(np.isfinite(normals[[50, 50, 49, 51], [59, 61, 60, 60]]))
 
 
 def test_ransac_with_normals_separates_the_faces_of_a_rendered_room():

@@ -189,7 +189,8 @@ def test_regions_on_a_fitted_layout():
 
 @pytest.mark.skipif(not NYU.is_dir(), reason="shared RGB-D data absent")
 def test_real_nyu_frame_segments_into_plausible_regions():
-    from soundstage.io.image import read_depth, read_image
+    from soundstage.io.depth import read_depth
+    from soundstage.io.image import read_image
     from soundstage.scene.layout import fit_room
 
     fx, fy, cx, cy = json.loads((NYU / "test_annotations.json").read_text())["files"][0]["cam_in"]

@@ -184,7 +184,8 @@ def test_vote_is_area_weighted():
 @pytest.mark.skipif(not NYU.is_dir(), reason="shared RGB-D data absent")
 @pytest.mark.parametrize("frame", ["00000", "00050"])
 def test_real_basement_floor_is_seen_and_hard(frame):
-    from soundstage.io.image import read_depth, read_image
+    from soundstage.io.depth import read_depth
+    from soundstage.io.image import read_image
     from soundstage.scene.layout import fit_room
 
     fx, fy, cx, cy = json.loads((NYU / "test_annotations.json").read_text())["files"][0]["cam_in"]

@@ -3,7 +3,7 @@
 A GRID folder holds ``<id>.mkv`` talking-face clips (25 fps video, 16 kHz audio) and
 ``<id>.align`` word alignments with lines ``start end word`` in units of 1/25,000 s
 (1000 per video frame); the words ``sil`` and ``sp`` mark silence. Transcripts are
-spelled with the 28 characters of :data:`VOCAB`; CTC index 0 is the blank and
+spelled with the 28 characters of :data:`~soundstage.speech.characters.VOCAB`; CTC index 0 is the blank and
 character ``c`` is ``1 + VOCAB.index(c)``.
 
 :func:`build_feature_cache` stores, per clip, the log-mel features of its own audio
@@ -36,9 +36,6 @@ from soundstage.vision.lips import FEATURE_VERSION, lip_features
 ALIGN_RATE = 25_000
 #: Alignment words that mark silence.
 SILENCE = frozenset({"sil", "sp"})
-#: Characters of transcripts; CTC index ``1 + VOCAB.index(c)``, 0 is the blank.
-VOCAB = " abcdefghijklmnopqrstuvwxyz'"
-BLANK = 0
 #: File listing the clips the last :func:`build_feature_cache` run could not process.
 FAILURES_FILE = "failures.json"
 
@@ -125,57 +122,6 @@ def load_grid(folder: PathLike) -> list[GridClip]:
 def transcript(clip: GridClip) -> str:
     """The spoken words of ``clip`` (silences dropped) joined by single spaces."""
     return " ".join(word for word, _, _ in clip.words if word not in SILENCE)
-
-
-def encode_text(text: str) -> np.ndarray:
-    """CTC targets of ``text``: int64 ``(len(text),)`` with ``c -> 1 + VOCAB.index(c)``.
-
-    Raises
-    ------
-    SoundstageError
-        When ``text`` holds a character outside :data:`VOCAB` (lower case, space, ').
-    """
-    bad = sorted(set(text) - set(VOCAB))
-    if bad:
-        raise SoundstageError(
-            f"text {text!r} holds characters {bad} outside the vocabulary {VOCAB!r}"
-        )
-    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    table = np.zeros(256, dtype=np.int64)
-    table[np.frombuffer(VOCAB.encode("ascii"), dtype=np.uint8)] = np.arange(1, len(VOCAB) + 1)
-    return table[codes]
-
-
-def decode_ctc(scores: np.ndarray) -> str:
-    """Greedy CTC decoding: best class per frame, repeats collapsed, blanks dropped.
-
-    Parameters
-    ----------
-    scores
-        ``(T, 1 + len(VOCAB))`` per-frame scores (log-probabilities or logits), or an
-        int ``(T,)`` sequence of class indices.
-
-    Returns
-    -------
-    str
-        The decoded text.
-    """
-    arr = np.asarray(scores)
-    if arr.ndim == 2 and arr.shape[1] == len(VOCAB) + 1:
-        best = arr.argmax(axis=1)
-    elif arr.ndim == 1 and arr.dtype.kind in "iu":
-        best = arr.astype(np.int64)
-        if best.size and (best.min() < 0 or best.max() > len(VOCAB)):
-            raise SoundstageError(
-                f"CTC indices must lie in [0, {len(VOCAB)}], found {best.min()}..{best.max()}"
-            )
-    else:
-        raise SoundstageError(
-            f"decode_ctc expects scores (T, {len(VOCAB) + 1}) or int indices (T,), "
-            f"found shape {arr.shape} dtype {arr.dtype}"
-        )
-    keep = (best != BLANK) & np.diff(best, prepend=-1).astype(bool)
-    return "".join(VOCAB[i - 1] for i in best[keep])
 
 
 def split_clips(

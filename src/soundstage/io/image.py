@@ -131,25 +131,3 @@ def write_image(path: PathLike, image: np.ndarray, *, inputs: Iterable[PathLike]
     pil = Image.fromarray(arr)
     return atomic_write(target, lambda tmp: pil.save(tmp), inputs=inputs)
 
-
-#: Depth names that moved to :mod:`soundstage.io.depth`, still importable from here.
-_DEPTH_NAMES = frozenset(
-    {
-        "DEPTH_ENCODINGS",
-        "KINECT_DISPARITY_PARAMS",
-        "KINECT_MAX_DEPTH_M",
-        "MAX_DEPTH_M",
-        "decode_depth",
-        "read_depth",
-        "write_depth",
-    }
-)
-
-
-def __getattr__(name: str) -> object:
-    """Resolve the depth names of :mod:`soundstage.io.depth` lazily (no import cycle)."""
-    if name in _DEPTH_NAMES:
-        from soundstage.io import depth
-
-        return getattr(depth, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

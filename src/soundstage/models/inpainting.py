@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from soundstage.errors import FileFormatError, InvalidAudioError, InvalidImageError, SoundstageError
+from soundstage.speech.characters import encode_text
 from soundstage.speech.features import HOP, LOGMEL_FLOOR, N_MELS, SR
 from soundstage.speech.gaps import frame_mask, sample_gaps
 
@@ -274,8 +275,6 @@ def inpainting_loss(model: Inpainter, batch: dict[str, Any]) -> tuple[torch.Tens
 
 def _encode(text: Any) -> np.ndarray:
     if isinstance(text, str) or (isinstance(text, np.ndarray) and text.dtype.kind == "U"):
-        from soundstage.data.grid import encode_text
-
         return encode_text(str(text))
     return np.asarray(text, dtype=np.int64).ravel()
 

@@ -41,6 +41,8 @@ MODELS: tuple[str, ...] = ("av-mtl", "av", "audio", "classical")
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 #: Video frame rate the models were trained at.
 FPS = 25.0
+#: Unmasked frames on each side of the gaps whose phase anchors Griffin-Lim (80 ms, two windows).
+CONTEXT_FRAMES = 8
 #: Gap lengths scored by :func:`evaluate`, milliseconds.
 GAP_BINS_MS: tuple[int, ...] = (300, 600, 900, 1200, 1500)
 
@@ -82,16 +84,23 @@ def restore(damaged: np.ndarray, gaps: Sequence[Gap], inpainter, motion: np.ndar
 
     ``motion`` is ``(T_video, 80)`` lip motion at 25 fps for audio-visual models.
     Returns float32 of the same length; samples outside the gaps equal ``damaged``.
+    The model sees the whole clip; phase is re-estimated only on a stretch from
+    :data:`CONTEXT_FRAMES` frames before the first gap to as many after the last one.
     """
     x = mask_waveform(np.asarray(damaged, dtype=np.float32), gaps, SR)
-    duration = x.size / SR
     logmel = log_mel(x, SR)
-    mask = frame_mask(_widened(gaps, duration), logmel.shape[0], hop=HOP, sr=SR)
+    n = logmel.shape[0]
+    mask = frame_mask(_widened(gaps, x.size / SR), n, hop=HOP, sr=SR)
     predicted = inpainter.predict(logmel, mask, motion)
-    spectrum = stft(x.astype(np.float64), n_fft=N_FFT, hop=HOP).T  # (T, F)
-    magnitude = np.where(mask[:, None], mel_to_magnitude(predicted), np.abs(spectrum))
-    synthesized = griffin_lim(magnitude, init_phase=np.angle(spectrum), fixed=~mask)
-    synthesized = np.pad(synthesized, (0, max(0, x.size - synthesized.size)))[: x.size]
+    masked = np.flatnonzero(mask)
+    lo, hi = max(0, masked[0] - CONTEXT_FRAMES), min(n, masked[-1] + CONTEXT_FRAMES + 1)
+    start, stop = lo * HOP, (x.size if hi == n else (hi - 1) * HOP)
+    spectrum = stft(x[start:stop].astype(np.float64), n_fft=N_FFT, hop=HOP).T  # (hi - lo, F)
+    gap = mask[lo:hi]
+    magnitude = np.abs(spectrum)
+    magnitude[gap] = mel_to_magnitude(predicted[lo:hi][gap])
+    synthesized = x.copy()
+    synthesized[start:stop] = griffin_lim(magnitude, init_phase=np.angle(spectrum), fixed=~gap, length=stop - start)
     return splice(x, synthesized, gaps, SR).astype(np.float32)
 
 

@@ -355,7 +355,9 @@ def layout_from_prior(
     """
     size = Room.shoebox(dims).dims
     if not (0.0 < camera_height < size[2]):
-        raise InvalidGeometryError(f"camera height {camera_height!r} m must lie between floor and ceiling (0, {size[2]})")
+        raise InvalidGeometryError(
+            f"camera height {camera_height!r} m must lie between floor and ceiling (0, {size[2]})"
+        )
     notes = [f"no depth: a typical {size[0]:g} x {size[1]:g} x {size[2]:g} m room is assumed, camera "
              f"{camera_height:g} m high looking level at the far wall"]
     if intrinsics is not None:

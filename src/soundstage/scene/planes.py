@@ -98,18 +98,19 @@ def estimate_normals(points: np.ndarray, step: int = 3) -> np.ndarray:
     """Unit normals of an organised point cloud ``(H, W, 3)`` from neighbour differences.
 
     The normal at a pixel is the cross product of the differences between the points
-    ``step`` pixels to either side horizontally and vertically, oriented toward the camera
-    (the origin). Larger ``step`` smooths sensor noise; NaN where a neighbour is missing.
+    ``step`` pixels to either side horizontally and vertically (one-sided at the image
+    border), oriented toward the camera (the origin). Larger ``step`` smooths sensor
+    noise; NaN where a neighbour is missing.
     """
     p = np.asarray(points, dtype=np.float32)
     if p.ndim != 3 or p.shape[2] != 3:
         raise InvalidGeometryError(f"estimate_normals needs an organised cloud (H, W, 3), got {p.shape}")
     if step < 1 or 2 * step >= min(p.shape[:2]):
         raise InvalidGeometryError(f"normal step must be 1 .. {min(p.shape[:2]) // 2 - 1} pixels, got {step}")
-    du = np.full_like(p, np.nan)
-    dv = np.full_like(p, np.nan)
-    du[:, step:-step] = p[:, 2 * step:] - p[:, : -2 * step]
-    dv[step:-step] = p[2 * step:] - p[: -2 * step]
+    h, w = p.shape[:2]
+    cols, rows = np.arange(w), np.arange(h)
+    du = p[:, np.minimum(cols + step, w - 1)] - p[:, np.maximum(cols - step, 0)]
+    dv = p[np.minimum(rows + step, h - 1)] - p[np.maximum(rows - step, 0)]
     n = np.cross(du, dv)
     with np.errstate(invalid="ignore", divide="ignore"):
         n /= np.linalg.norm(n, axis=-1, keepdims=True)
@@ -136,8 +137,7 @@ def _members(points, normals, normal, offset, threshold, cos_tol):
     close = np.abs(points @ normal + offset) < threshold
     if normals is None:
         return close
-    agree = np.abs(normals @ normal) > cos_tol
-    return close & (agree | np.isnan(normals[:, 0]))
+    return close & (np.abs(normals @ normal) > cos_tol)  # NaN normals never agree
 
 
 def ransac_planes(
@@ -171,8 +171,8 @@ def ransac_planes(
         Optional unit normals ``(N, 3)`` (NaN where unknown, e.g. from
         :func:`estimate_normals`): hypotheses then come from single points with their
         normal, and a point joins a plane only when its normal is within
-        ``normal_threshold_deg`` of the plane's (points with NaN normals join on distance
-        alone but never seed a hypothesis).
+        ``normal_threshold_deg`` of the plane's; points with NaN normals join none (a plane
+        through the camera would otherwise gather every such point on one image line).
     rng
         Seed or generator.
 
@@ -207,7 +207,7 @@ def ransac_planes(
         close = np.abs(p32[sub] @ cand32 + cand_d.astype(np.float32)) < threshold
         if normals is not None:
             ns = n32[sub]
-            close &= (np.abs(ns @ cand32) > cos_tol) | np.isnan(ns[:, :1])
+            close &= np.abs(ns @ cand32) > cos_tol
         best = int(np.argmax(close.sum(axis=0)))
         normal, offset = cand_n[best], cand_d[best]
         nrm = None if normals is None else normals[remaining]
@@ -295,8 +295,9 @@ def manhattan_axes(
     ``normals`` ``(N, 3)`` of the points the planes were fitted to (NaN allowed), each wall
     inlier votes with its own normal instead (steadier when RANSAC finds a different set
     of small planes from one seed to the next), and the winner is then refined with the
-    planes within ``spread_deg`` of it, weighted by inliers and a 2 degree Gaussian of
-    their offset (plane fits average out the bias of noisy normals on oblique walls).
+    large walls (at least a quarter of the largest's inliers) that agree with it within
+    2 degrees, weighted by inliers and a 1 degree Gaussian of their offset: plane fits
+    average out the bias of noisy per-point normals on oblique walls.
     Of the four horizontal axes this gives, the one closest to the camera's heading
     becomes +y (north). Without walls, +y is the heading itself. Returns the rotation
     and a note.
@@ -323,10 +324,12 @@ def manhattan_axes(
         if len(dirs) > len(walls):  # refine with the planes near the points' vote: they average out noise
             angle = np.array([np.arctan2(q.normal @ right, q.normal @ forward) for q in walls])
             delta = np.angle(np.exp(4j * (angle - theta))) / 4.0
-            near = np.abs(delta) < np.radians(spread_deg)
+            size = np.array([q.inliers for q in walls], dtype=float)
+            near = (np.abs(delta) < np.radians(2.0)) & (size >= 0.25 * size.max())
             if near.any():
-                trust = np.array([q.inliers for q in walls]) * np.exp(-0.5 * (delta / np.radians(2.0)) ** 2)
+                trust = size * np.exp(-0.5 * (delta / np.radians(1.0)) ** 2)
                 theta += np.average(delta[near], weights=trust[near])
-        note = f"wall directions from {what}; the wall ahead is turned {np.degrees(theta):.1f} deg from the camera's heading"
+        note = (f"wall directions from {what}; the wall ahead is turned {np.degrees(theta):.1f} deg "
+                "from the camera's heading")
     y = np.cos(theta) * forward + np.sin(theta) * right
     return np.stack([np.cross(y, up), y, up]), note

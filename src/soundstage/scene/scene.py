@@ -27,7 +27,7 @@ import json
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from soundstage.constants import OCTAVE_BANDS
 from soundstage.errors import FileFormatError, InvalidGeometryError, InvalidImageError
 from soundstage.io.atomic import atomic_write
 from soundstage.scene.camera import Intrinsics, backproject, project
-from soundstage.scene.caption import caption_scene
+from soundstage.scene.caption import Captioner, caption_with, scene_summary
 from soundstage.scene.layout import RoomLayout, fit_room, layout_from_prior
 from soundstage.scene.materials import classify_region, object_absorption_area, surface_materials
 from soundstage.scene.regions import Region, segment_regions
@@ -239,6 +239,8 @@ def analyze_scene(
     *,
     speaker_pixel: tuple[float, float] | None = None,
     seed: int = 0,
+    captioner: Captioner | None = None,
+    depth_estimator: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Scene:
     """Room geometry, regions, materials, caption, talker and listener of an RGB(-D) picture.
 
@@ -250,6 +252,13 @@ def analyze_scene(
     intrinsics : pinhole camera; default a 60 degree horizontal field of view (recorded).
     speaker_pixel : ``(u, v)`` where the talker stands; default about 2 m in front.
     seed : seed of the RANSAC plane search.
+    captioner : optional local vision-language model, called as ``captioner(rgb, facts)``
+        (see :class:`~soundstage.scene.caption.Captioner`); our rule-based caption is used
+        when it is None or fails.
+    depth_estimator : optional monocular depth model for pictures without depth, called as
+        ``depth_estimator(rgb) -> (H, W)`` metric depth (e.g. a locally stored checkpoint;
+        nothing is downloaded). Its depth is used like a measured one, and the scene
+        stays flagged ``monocular`` with a warning saying the depth was estimated.
     """
     rgb = np.asarray(rgb)
     _check_depth(rgb, depth)
@@ -261,6 +270,15 @@ def analyze_scene(
     elif (intrinsics.width, intrinsics.height) != (w, h):
         raise InvalidImageError(f"intrinsics are for a {intrinsics.width}x{intrinsics.height} image, "
                                 f"the image is {w}x{h}; expected the same size")
+    if depth is None and depth_estimator is not None:
+        depth = np.asarray(depth_estimator(rgb), dtype=np.float32)
+        _check_depth(rgb, depth)
+        message = "no depth map: depth estimated from the picture by the given depth model, not measured"
+        warnings.warn(message, stacklevel=2)
+        notes.append(message)
+        monocular = True
+    else:
+        monocular = depth is None
     if depth is None:
         layout = layout_from_prior(intrinsics, (w, h))
         message = ("no depth map: the room is a prior (typical size, camera 1.5 m high), not measured; "
@@ -278,7 +296,7 @@ def analyze_scene(
     for region in regions:
         region.material, region.material_confidence, region.material_reason = classify_region(region)
     surfaces = surface_materials(regions, layout)
-    caption = caption_scene(layout, regions, surfaces, monocular=depth is None)
+    caption = caption_with(captioner, rgb, scene_summary(layout, regions, surfaces, monocular=depth is None))
     if speaker_pixel is not None:
         speaker = _speaker_at_pixel(speaker_pixel, points_room, layout)
     else:
@@ -288,4 +306,4 @@ def analyze_scene(
         raise InvalidGeometryError(f"talker {speaker.round(2)} and listener {listener.round(2)} are less than "
                                    "0.3 m apart; choose a speaker pixel farther from the camera")
     return Scene((w, h), intrinsics, assumed, layout, regions, surfaces, caption, speaker, listener,
-                 None if speaker_pixel is None else tuple(map(float, speaker_pixel)), depth is None, notes, labels)
+                 None if speaker_pixel is None else tuple(map(float, speaker_pixel)), monocular, notes, labels)

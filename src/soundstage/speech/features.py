@@ -122,18 +122,18 @@ def mel_to_magnitude(logmel: np.ndarray, *, n_iter: int = 200) -> np.ndarray:
     mel = np.exp(_check_frames(logmel, N_MELS, "logmel")).T
     if int(n_iter) != n_iter or n_iter < 0:
         raise InvalidAudioError(f"n_iter must be a non-negative integer, got {n_iter!r}")
-    basis = mel_basis()
+    basis = mel_basis().astype(np.float32)  # float32: twice as fast, far below the model's error
     gram = basis.T @ basis
-    target = basis.T @ mel
-    step = 1.0 / np.linalg.norm(basis, 2) ** 2
-    power = np.maximum(_basis_pinv() @ mel, 0.0)
+    target = basis.T @ mel.astype(np.float32)
+    step = np.float32(1.0 / np.linalg.norm(basis, 2) ** 2)
+    power = np.maximum(_basis_pinv().astype(np.float32) @ mel.astype(np.float32), 0.0)
     y, t = power, 1.0
     for _ in range(int(n_iter)):
         nxt = np.maximum(y - step * (gram @ y - target), 0.0)
         t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
         y = nxt + ((t - 1.0) / t_next) * (nxt - power)
         power, t = nxt, t_next
-    return np.sqrt(power).T
+    return np.sqrt(power).T.astype(np.float64)
 
 
 def _spectrum(x: np.ndarray) -> np.ndarray:
@@ -250,7 +250,8 @@ def griffin_lim(
     estimate = current
     for _ in range(int(n_iter)):
         rebuilt = _spectrum(_waveform(estimate, length))
-        nxt = mag * np.exp(1j * np.angle(rebuilt))
+        size = np.abs(rebuilt)
+        nxt = mag * np.where(size > 0, rebuilt / np.maximum(size, 1e-30), 1.0)  # exp(1j * angle), without the angle
         nxt[keep] = known
         estimate = nxt + momentum * (nxt - current)
         current = nxt
