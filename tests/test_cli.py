@@ -120,3 +120,15 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert wet.size > dry.size and math.isfinite(float(np.sum(wet**2)))
     profile = json.loads((tmp_path / "demo" / "rir.json").read_text())
     assert 0.5 < profile["broadband"]["t30"] < 2.0
+
+
+def test_data_roomsynth_writes_a_resumable_dataset(tmp_path, capsys):
+    out = tmp_path / "rooms"
+    args = ["data", "roomsynth", "--out", str(out), "--n", "2", "--size", "48", "--split", "test-unseen"]
+    assert main(args) == 0
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["split"] == "test-unseen" for line in lines)
+    before = sorted((p.name, p.read_bytes()) for p in (out / "items").iterdir())
+    assert main(args) == 0  # resumes: nothing rewritten
+    assert sorted((p.name, p.read_bytes()) for p in (out / "items").iterdir()) == before
+    assert main(args[:-2] + ["--split", "train", "--seed", "3"]) == 2  # other settings in the same folder

@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--ctc-weight", type=float, default=0.001, help="weight of the lip-reading CTC loss (av-mtl)")
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--max-missing", type=int, default=10,
                    help="leave out training clips with more interpolated video frames than this")
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(train)} training clips ({len(left_out)} left out for face misses: {left_out}), {len(val)} validation")
 
     stats = feature_stats(train)
-    config = InpainterConfig(kind=args.model, hidden=args.hidden, layers=args.layers, **stats)
+    config = InpainterConfig(kind=args.model, hidden=args.hidden, layers=args.layers, ctc_weight=args.ctc_weight, **stats)
     model = build_inpainter(config)
     print(f"{args.model}: {count_parameters(model) / 1e6:.2f} M parameters")
     optim = torch.optim.Adam(model.parameters(), lr=args.lr)

@@ -157,6 +157,15 @@ def _cmd_speak(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_roomsynth(args: argparse.Namespace) -> int:
+    from soundstage.data.roomsynth import generate
+
+    rows = generate(args.out, args.n, args.split, args.seed, args.workers, width=args.size, height=args.size)
+    done = sum(r["split"] == args.split for r in rows)
+    print(f"{args.out}: {done} {args.split} items (seed {args.seed}), manifest {args.out}/manifest.jsonl")
+    return 0
+
+
 def _cmd_inpaint(args: argparse.Namespace) -> int:
     from soundstage.pipelines.inpaint import inpaint, parse_gaps
 
@@ -262,6 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
     spk.add_argument("--scene-json", help="write the whole scene as JSON")
     spk.add_argument("--json", action="store_true", help="print the scene summary as JSON")
     spk.set_defaults(func=_cmd_speak)
+
+    dat = sub.add_parser("data", help="make datasets")
+    dat_sub = dat.add_subparsers(dest="dataset", required=True)
+    rs = dat_sub.add_parser("roomsynth", help="procedural rooms: RGB, depth, impulse response, acoustic profile, caption")
+    rs.add_argument("--out", required=True, help="dataset folder (resumes what is there)")
+    rs.add_argument("--n", type=int, required=True, help="items of the split (0 .. n-1)")
+    rs.add_argument("--split", default="train", choices=("train", "test-seen", "test-unseen"))
+    rs.add_argument("--seed", type=int, default=0)
+    rs.add_argument("--workers", type=int, default=1, help="local worker processes")
+    rs.add_argument("--size", type=int, default=224, help="image width and height in pixels (default 224)")
+    rs.set_defaults(func=_cmd_roomsynth)
 
     inp = sub.add_parser("inpaint", help="restore missing speech from the audio and the talker's lips")
     inp.add_argument("--video", required=True, help="talking-face video; its audio track is used unless --audio is given")

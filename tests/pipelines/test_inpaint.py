@@ -9,9 +9,9 @@ import torch
 
 from soundstage.cli import main
 from soundstage.data.grid import load_grid, split_clips, transcript
-from soundstage.errors import InvalidAudioError, NoFaceError
+from soundstage.errors import InvalidAudioError, InvalidImageError, NoFaceError
 from soundstage.io.audio import read_audio, write_audio
-from soundstage.io.video import read_video_audio, write_video
+from soundstage.io.video import read_video, read_video_audio, write_video
 from soundstage.models.inpainting import AVMTLS2S, ClassicalInpainter, InpainterConfig
 from soundstage.pipelines.inpaint import WEIGHTS, inpaint, load_model, parse_gaps, restore
 from soundstage.speech.characters import decode_ctc, encode_text
@@ -167,3 +167,17 @@ def test_no_face_is_an_error_unless_audio_only_is_allowed(tmp_path, talking_face
         inpaint(blank, tmp_path / "o.wav", audio=wav, model="av-mtl")
     result = inpaint(blank, tmp_path / "o.wav", audio=wav, model="av-mtl", allow_audio_only=True)
     assert result.model == "audio" and result.notes and result.path.exists()
+
+
+@needs_grid
+@shipped
+def test_rates_the_models_cannot_take(talking_face, tmp_path):
+    video, _, clean, _ = talking_face
+    narrow = write_audio(tmp_path / "8k.wav", clean[::2], 8000)
+    with pytest.raises(InvalidAudioError, match="at least 16000 Hz"):
+        inpaint(video, tmp_path / "o.wav", audio=narrow, gaps=[Gap(1.0, 1.5)], model="classical")
+    frames = read_video(video, with_audio=False).frames[::5]
+    slow = write_video(tmp_path / "slow.mkv", frames, 5.0)
+    with pytest.raises(InvalidImageError, match="at least 20 fps"):
+        inpaint(slow, tmp_path / "o.wav", audio=talking_face[1], gaps=[Gap(1.0, 1.5)], model="av-mtl")
+    assert not (tmp_path / "o.wav").exists()

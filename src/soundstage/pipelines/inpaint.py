@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from soundstage.errors import DependencyError, InvalidAudioError, NoFaceError
+from soundstage.errors import DependencyError, InvalidAudioError, InvalidImageError, NoFaceError
 from soundstage.io.audio import read_audio, write_audio
 from soundstage.io.video import read_video_audio
 from soundstage.metrics.speech import inpainting_scores
@@ -41,6 +41,8 @@ MODELS: tuple[str, ...] = ("av-mtl", "av", "audio", "classical")
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 #: Video frame rate the models were trained at.
 FPS = 25.0
+#: Slowest video whose lip motion the models take (resampled to :data:`FPS`): a syllable lasts ~4 frames at 20 fps.
+MIN_FPS = 20.0
 #: Unmasked frames on each side of the gaps whose phase anchors Griffin-Lim (80 ms, two windows).
 CONTEXT_FRAMES = 8
 #: Gap lengths scored by :func:`evaluate`, milliseconds.
@@ -157,6 +159,9 @@ def inpaint(
         signal = signal.mean(axis=0) if signal.ndim == 2 else signal
     else:
         signal, sr = read_audio(audio, mono=True)
+    if sr < SR:
+        raise InvalidAudioError(f"audio at {sr} Hz has no content above {sr / 2:g} Hz; the models restore 0-8 kHz "
+                                f"speech and need at least {SR} Hz audio")
     signal = resample(np.asarray(signal, np.float32), sr_in=sr, sr_out=SR) if sr != SR else np.asarray(signal, np.float32)
     duration = signal.size / SR
     gaps = list(gaps) if gaps is not None else detect_dropouts(signal, SR)
@@ -176,6 +181,9 @@ def inpaint(
             notes.append(f"audio only: {err}")
             model = "audio"
         else:
+            if lips.fps < MIN_FPS:
+                raise InvalidImageError(f"video at {lips.fps:g} fps is too slow for lip motion; the models were trained "
+                                        f"at {FPS:g} fps and need at least {MIN_FPS:g} fps")
             video_duration = lips.points.shape[0] / lips.fps
             if video_duration + 1.0 / lips.fps < duration:
                 raise InvalidAudioError(
