@@ -51,6 +51,14 @@ def test_caption_mentions_dims_volume_and_materials():
     assert "moderately cluttered (furniture covers about 20 % of the view), mostly soft furnishings." in text
 
 
+def test_caption_without_measurements_keeps_the_words_only():
+    summary = scene_summary(_layout((5.1, 4.0, 2.6)), [], _materials(ceiling="metal_ceiling"), measurements=False)
+    text = summary["caption"]
+    assert text.startswith("A medium-sized rectangular room with a wooden floor")
+    assert not any(ch.isdigit() for ch in text) and "m^3" not in text
+    assert "ceiling ceiling" not in text and summary["dims_m"] == [5.1, 4.0, 2.6]
+
+
 @pytest.mark.parametrize(
     "dims, words",
     [

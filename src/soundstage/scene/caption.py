@@ -73,7 +73,10 @@ def _pick(table: tuple[tuple[float, str], ...], value: float) -> str:
 
 
 def _word(material: str) -> str:
-    return _WORDS.get(material, material.replace("_", " "))
+    word = _WORDS.get(material, material.replace("_", " "))
+    for noun in (" ceiling", " walls", " wall", " floor"):  # "metal ceiling ceiling" -> "metal ceiling"
+        word = word.removesuffix(noun)
+    return word
 
 
 def _article(word: str) -> str:
@@ -104,6 +107,7 @@ def scene_summary(
     surface_materials: Mapping[str, Mapping[str, Any]],
     *,
     monocular: bool = False,
+    measurements: bool = True,
 ) -> dict[str, Any]:
     """The facts behind the caption, as plain data.
 
@@ -117,6 +121,9 @@ def scene_summary(
         Output of :func:`soundstage.scene.materials.surface_materials`.
     monocular : bool
         True when the room size is a prior (no depth), not a measurement.
+    measurements : bool
+        Put the dimensions and volume in the caption (default); False keeps words only
+        (size, shape, ceiling, materials), as a person describing the picture would.
 
     Returns
     -------
@@ -140,18 +147,18 @@ def scene_summary(
         "materials": {s: {"material": e["material"], "source": e.get("source", "")} for s, e in surface_materials.items()},
         "clutter": clutter_summary(regions), "monocular": bool(monocular),
     }
-    summary["caption"] = _describe(summary, surface_materials)
+    summary["caption"] = _describe(summary, surface_materials, measurements)
     return summary
 
 
-def _describe(summary: dict[str, Any], materials: Mapping[str, Mapping[str, Any]]) -> str:
+def _describe(summary: dict[str, Any], materials: Mapping[str, Mapping[str, Any]], measurements: bool = True) -> str:
     lx, ly, lz = summary["dims_m"]
     words = [summary["size"]] + ([summary["ceiling_height"]] if summary["ceiling_height"] else []) + [summary["shape"]]
     head = f"{_article(words[0]).capitalize()} {' '.join(words)} room"
     size = f"about {lx:.1f} x {ly:.1f} x {lz:.1f} m, {summary['volume_m3']:.0f} m^3"
     if summary["monocular"]:
         head = f"A room of assumed typical size ({size}; no depth map, so the size is a guess)"
-    else:
+    elif measurements:
         head += f" ({size})"
     text = (f"{head} with {_surface_phrase(materials['floor'], 'floor')}, {_walls_phrase(materials)} "
             f"and {_surface_phrase(materials['ceiling'], 'ceiling')}")

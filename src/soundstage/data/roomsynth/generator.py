@@ -269,14 +269,15 @@ def _caption(dims: np.ndarray, surfaces: dict, furniture: list[dict], distance: 
     areas = dict(zip(SURFACES, Room.shoebox(tuple(dims)).surface_areas()))
     facts = {s: {"material": surfaces[s]["material"], "source": "true", "area_observed": float(areas[s])}
              for s in SURFACES}
-    text = scene_summary(SimpleNamespace(dims=tuple(dims)), [], facts)["caption"]
+    text = scene_summary(SimpleNamespace(dims=tuple(dims)), [], facts, measurements=False)["caption"]
     if furniture:
         counts: dict[str, int] = {}
         for f in furniture:
             counts[f["kind"]] = counts.get(f["kind"], 0) + 1
         parts = [f"{'an' if k[0] in 'aeiou' else 'a'} {k}" if c == 1 else f"{c} {_PLURAL.get(k, k + 's')}" for k, c in counts.items()]
         text += " Furnished with " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]) + "."
-    return text + f" A person speaks about {distance:.1f} m in front of the camera."
+    where = "close to" if distance < 2.0 else "a few metres from" if distance < 3.5 else "far from"
+    return text + f" A person speaks {where} the camera."
 
 
 def _r(x: Any, nd: int = 4) -> Any:
