@@ -140,7 +140,8 @@ def _cmd_speak(args: argparse.Namespace) -> int:
     result = speak(args.text, image=args.image, output=args.output, depth=args.depth, intrinsics=args.intrinsics,
                    depth_scale=args.depth_scale, depth_encoding=args.depth_encoding, speech=args.speech,
                    backend=args.tts, voice=args.voice, speaker_pixel=_parse_pixel(args.speaker_pixel),
-                   binaural=args.binaural, sr=args.sr, plot=args.plot, scene_json=args.scene_json)
+                   binaural=args.binaural, sr=args.sr, plot=args.plot, scene_json=args.scene_json,
+                   model=args.model, checkpoint=args.checkpoint)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
@@ -151,6 +152,10 @@ def _cmd_speak(args: argparse.Namespace) -> int:
     print("  room " + " x ".join(f"{d:.2f}" for d in s["room_dims_m"]) + f" m, {s['volume_m3']:.0f} m3; "
           + ", ".join(f"{k} {v['material']}" for k, v in s["surfaces"].items()))
     print("  predicted T30 (s): " + "  ".join(f"{b}:{t:.2f}" for b, t in s["predicted_t30_s"].items()))
+    if result.predicted_profile is not None:
+        p = result.predicted_profile
+        print("  learned model T30 (s): " + "  ".join(f"{b}:{t:.2f}" for b, t in p["t30"].items())
+              + f"; DRR {p['drr_db']:.1f} dB, direct sound after {1000 * p['direct_delay_s']:.1f} ms (used for the audio)")
     print(f"  talker {s['speaker_m']} m, listener {s['listener_m']} m")
     for w in s["warnings"]:
         print(f"  warning: {w}")
@@ -160,7 +165,8 @@ def _cmd_speak(args: argparse.Namespace) -> int:
 def _cmd_roomsynth(args: argparse.Namespace) -> int:
     from soundstage.data.roomsynth import generate
 
-    rows = generate(args.out, args.n, args.split, args.seed, args.workers, width=args.size, height=args.size)
+    rows = generate(args.out, args.n, args.split, args.seed, args.workers, width=args.size, height=args.size,
+                    backend=args.backend, ray_address=args.ray_address)
     done = sum(r["split"] == args.split for r in rows)
     print(f"{args.out}: {done} {args.split} items (seed {args.seed}), manifest {args.out}/manifest.jsonl")
     return 0
@@ -205,6 +211,39 @@ def _cmd_eval_inpaint(args: argparse.Namespace) -> int:
         for b in bins:
             cell = per_model[b]
             print(f"{name:>12} {b:>7}" + "".join(f"{cell[m]:>8.3f}" for m in metrics))
+    return 0
+
+
+def _cmd_eval_speak(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.eval_speak import BUILTIN_SYSTEMS, evaluate, format_table, plot_scores, split_rows
+    from soundstage.pipelines.room import check_plot_path
+
+    models: dict[str, str] = {}
+    for text in args.model or []:
+        name, sep, ckpt = text.partition("=")
+        name, ckpt = name.strip(), ckpt.strip()
+        if not sep or not name or not ckpt or name in BUILTIN_SYSTEMS or name in models:
+            raise SoundstageError(f"--model {text!r} must look like NAME=CHECKPOINT with a new name other than "
+                                  f"{', '.join(BUILTIN_SYSTEMS)}")
+        models[name] = ckpt
+    systems = list(BUILTIN_SYSTEMS)
+    if args.systems is not None:
+        systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    check_plot_path(args.plot)
+    split_rows(args.data, args.split, args.limit)  # fail on a bad folder or split before loading any model
+    predictors = {}
+    if models:
+        from soundstage.models.visual_acoustics import load_predictor
+
+        predictors = {name: load_predictor(ckpt) for name, ckpt in models.items()}
+    result = evaluate(args.data, split=args.split, limit=args.limit, systems=systems, predictors=predictors,
+                      speech=args.speech, mean_from=args.mean_from)
+    if args.plot:
+        plot_scores(result, args.plot)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(format_table(result))
     return 0
 
 
@@ -270,6 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     spk.add_argument("--plot", help="scene figure (PNG): regions, materials, depth, plan")
     spk.add_argument("--scene-json", help="write the whole scene as JSON")
     spk.add_argument("--json", action="store_true", help="print the scene summary as JSON")
+    spk.add_argument("--model", default="physics", choices=("physics", "learned"),
+                     help="physics: shoebox response from the fitted scene (default); learned: response from the "
+                          "acoustic profile the visual-acoustics model predicts (mono)")
+    spk.add_argument("--checkpoint", help="visual-acoustics checkpoint for --model learned "
+                                          "(default: the shipped models/weights/visual_acoustics)")
     spk.set_defaults(func=_cmd_speak)
 
     dat = sub.add_parser("data", help="make datasets")
@@ -279,8 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--n", type=int, required=True, help="items of the split (0 .. n-1)")
     rs.add_argument("--split", default="train", choices=("train", "test-seen", "test-unseen"))
     rs.add_argument("--seed", type=int, default=0)
-    rs.add_argument("--workers", type=int, default=1, help="local worker processes")
+    rs.add_argument("--workers", type=int, default=1, help="worker processes, or the CPUs of a Ray started here")
     rs.add_argument("--size", type=int, default=224, help="image width and height in pixels (default 224)")
+    rs.add_argument("--backend", default="local", choices=("local", "ray"),
+                    help="local: process pool (default); ray: Ray tasks (pip install 'soundstage[ray]')")
+    rs.add_argument("--ray-address", help="running Ray cluster, e.g. auto or ray://head:10001 (default: start a "
+                    "local Ray with --workers CPUs); the cluster must see --out")
     rs.set_defaults(func=_cmd_roomsynth)
 
     inp = sub.add_parser("inpaint", help="restore missing speech from the audio and the talker's lips")
@@ -307,6 +355,19 @@ def build_parser() -> argparse.ArgumentParser:
     evi.add_argument("--plot", help="write the metrics against gap length to this figure (.png, .pdf, .svg)")
     evi.add_argument("--json", action="store_true", help="print JSON: {model: {gap_ms: {pesq, stoi, lsd, l1}}}")
     evi.set_defaults(func=_cmd_eval_inpaint)
+    evs = ev_sub.add_parser("speak", help="RTE and MCD of predicted room responses on a RoomSynth folder")
+    evs.add_argument("--data", required=True, help="RoomSynth folder (manifest.jsonl + items/)")
+    evs.add_argument("--split", default="test-unseen", help="train, test-seen or test-unseen (default test-unseen)")
+    evs.add_argument("--limit", type=int, help="score only the first N items")
+    evs.add_argument("--model", action="append", metavar="NAME=CKPT",
+                     help="a visual-acoustics checkpoint to score under NAME (repeatable)")
+    evs.add_argument("--systems", help="comma-separated built-in systems to run, from mean,physics (default both; "
+                     "'' for none)")
+    evs.add_argument("--mean-from", help="RoomSynth folder whose train items give the mean system (default --data)")
+    evs.add_argument("--speech", help="dry voice recording (default: a sentence spoken by espeak-ng)")
+    evs.add_argument("--plot", help="write a bar chart of RTE and MCD per system (.png, .pdf, .svg)")
+    evs.add_argument("--json", action="store_true", help='print JSON: {system: {"rte_s", "mcd_db", "n", ...}}')
+    evs.set_defaults(func=_cmd_eval_speak)
     return parser
 
 

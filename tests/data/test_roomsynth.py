@@ -17,6 +17,7 @@ from soundstage.data.roomsynth import (
     PATTERNS,
     SHAPE_FAMILIES,
     SPLIT_SHAPES,
+    L_SHAPES,
     TALKER_LABEL,
     generate,
     item_path,
@@ -133,7 +134,8 @@ def test_families_and_materials_are_complete():
 
 def test_split_families_are_disjoint():
     seen_shapes = {SHAPE_FAMILIES[s] for s in SPLIT_SHAPES["train"]}
-    for name in SPLIT_SHAPES["test-unseen"]:
+    assert not L_SHAPES & set(SPLIT_SHAPES["train"]) and L_SHAPES <= set(SPLIT_SHAPES["test-unseen"])
+    for name in set(SPLIT_SHAPES["test-unseen"]) - L_SHAPES:  # boxes: disjoint (aspect, height) ranges
         (r0, r1), (h0, h1) = SHAPE_FAMILIES[name]
         for (q0, q1), (g0, g1) in seen_shapes:  # no (aspect, height) box overlaps a seen one
             assert r0 > q1 or r1 < q0 or h0 > g1 or h1 < g0
@@ -152,6 +154,38 @@ def test_split_families_are_disjoint():
                 assert {v["family"] for v in m["surfaces"].values()} & HELD_OUT_FAMILIES
             else:
                 assert not used & HELD_OUT_FAMILIES
+
+
+def _l_shaped_items(n):
+    found, i = [], 0
+    while len(found) < n:
+        m = make_item(4, "test-unseen", i, width=8, height=8, sr=8000, max_rir_s=0.3).meta
+        if m["shape_family"] == "l-shaped":
+            found.append(make_item(4, "test-unseen", i, **SMALL))
+        i += 1
+    return found
+
+
+def test_l_shaped_rooms_cut_a_corner_out_of_the_picture_and_the_acoustics():
+    for item in _l_shaped_items(2):
+        m = item.meta
+        dims, notch = np.asarray(m["dims_m"]), np.asarray(m["notch_m"])
+        assert np.all(notch >= 0.3 * dims[:2] - 1e-3) and np.all(notch <= 0.6 * dims[:2] + 1e-3)
+        assert m["volume_m3"] == pytest.approx((dims[0] * dims[1] - notch[0] * notch[1]) * dims[2], rel=1e-4)
+        assert "L-shaped room" in m["caption"]
+        p = _points(item).reshape(-1, 3)
+        lo = np.r_[dims[:2] - notch, 0.0]
+        # no visible point inside the cut-away block; the east-labelled pixels are on x = lx or on a notch face
+        assert not np.any(np.all(p > lo + 1e-3, axis=1) & np.all(p < dims - 1e-3, axis=1))
+        east = p[item.labels.ravel() == SURFACES.index("east")]
+        on = (np.abs(east[:, 0] - dims[0]) < 1e-3) | (np.abs(east[:, 0] - lo[0]) < 1e-3) | (np.abs(east[:, 1] - lo[1]) < 1e-3)
+        assert on.all()
+        cam, spk = np.asarray(m["camera"]["position_m"]), np.asarray(m["speaker"]["position_m"])
+        for q in (cam, spk):
+            assert not np.all(q[:2] > lo[:2])
+        sr, d = m["rir"]["sr"], m["distance_m"]
+        onset = int(np.argmax(np.abs(item.rir) >= 0.5 / (4 * np.pi * d)))
+        assert abs(onset - d / SPEED_OF_SOUND * sr) <= 1.0  # the talker is in clear sight
 
 
 def test_generate_resumes_and_keeps_bytes(tmp_path):

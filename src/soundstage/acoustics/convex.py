@@ -117,6 +117,18 @@ class ConvexRoom(Enclosure):
             )
         return p
 
+    def on_face(self, surface: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Whether each point (on the plane of its ``surface``) lies on that surface's face.
+
+        In a convex room a point of a bounding plane is on its face exactly when it is inside
+        every other plane too.
+        """
+        return np.all(points @ self.normals.T - self.offsets[None, :] <= 1e-7, axis=1)
+
+    def clear(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether each segment ``a[i] -> b[i]`` stays inside: always, in a convex room."""
+        return np.ones(len(a), dtype=bool)
+
 
 def _check_closed(n: np.ndarray, d: np.ndarray) -> None:
     free = [(None, None)] * 3

@@ -1,4 +1,4 @@
-"""Exact image-source models: shoebox rooms (Allen & Berkley, 1979) and convex rooms (Borish, 1984).
+"""Exact image-source models: shoebox rooms (Allen & Berkley, 1979), convex and prism rooms (Borish, 1984).
 
 :func:`image_sources` is the entry point for both.
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from soundstage.acoustics.directivity import Directivity
 from soundstage.acoustics.convex import ConvexRoom
+from soundstage.acoustics.prism import PrismRoom
 from soundstage.acoustics.room import Enclosure, Room
 from soundstage.constants import SPEED_OF_SOUND
 from soundstage.errors import InvalidGeometryError
@@ -32,6 +33,8 @@ class ImageSources:
     orders : (n,) total number of reflections.
     hits : (n, n_surfaces) reflections off each surface (shoebox: :data:`room.SURFACES` order).
     gains : (n, n_bands) amplitude per octave band, including 1 / (4 pi r).
+    complete_s : every image arriving before this time (s) is included; ``inf`` unless the
+        mirroring search of a plane-bounded room hit its candidate budget and stopped early.
     """
 
     positions: np.ndarray
@@ -39,9 +42,14 @@ class ImageSources:
     orders: np.ndarray
     hits: np.ndarray
     gains: np.ndarray
+    complete_s: float = float("inf")
 
     def __len__(self) -> int:
         return int(self.delays.size)
+
+
+#: Most mirroring candidates :func:`_plane_paths` keeps before it stops going deeper.
+MAX_CANDIDATES = 300_000
 
 
 def _axis_images(s: float, length: float, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,8 +110,9 @@ def _assemble(
     emission: np.ndarray,
     source_directivity: Directivity | None,
     receiver_directivity: Directivity | None,
+    complete: float = np.inf,
 ) -> ImageSources:
-    """Sort images by distance and give them their per-band gains.
+    """Sort images by distance and give them their per-band gains (``complete``: see ImageSources).
 
     ``emission`` holds (not necessarily unit) directions in which each path leaves the source.
     """
@@ -117,7 +126,7 @@ def _assemble(
     if source_directivity is not None:
         emission = emission / np.maximum(np.linalg.norm(emission, axis=1), 1e-12)[:, None]
         gains = gains * _band_gain(source_directivity(emission), gains.shape[1])
-    return ImageSources(positions, dist / SPEED_OF_SOUND, hits.sum(axis=1), hits, gains)
+    return ImageSources(positions, dist / SPEED_OF_SOUND, hits.sum(axis=1), hits, gains, complete / SPEED_OF_SOUND)
 
 
 def _image_gains(room: Enclosure, hits: np.ndarray, dist: np.ndarray) -> np.ndarray:
@@ -135,35 +144,49 @@ def _band_gain(gain: np.ndarray, n_bands: int) -> np.ndarray:
     return gain[:, None] if gain.ndim == 1 else gain.reshape(-1, n_bands)
 
 
-def _convex_paths(
-    room: ConvexRoom, src: np.ndarray, lst: np.ndarray, reach: float, max_order: int | None
+def _plane_paths(
+    room: ConvexRoom | PrismRoom, src: np.ndarray, lst: np.ndarray, reach: float, max_order: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Audible images of a convex room (Borish, 1984): positions, hits, emission directions.
+    """Audible images of a room bounded by planes (Borish, 1984): positions, hits, emission directions.
 
     Images are mirrored plane by plane, order by order. An image is only mirrored across
     planes it lies in front of (others give invalid images), images beyond reach are
-    pruned (mirroring never brings an image closer to a listener inside the room), and
-    each remaining image is kept only if its path, traced back from the listener, meets
-    every reflecting plane inside that plane's face.
+    pruned (a valid path's image is never nearer the listener than its parent's: the
+    parent's distance is at most the path length), and each remaining image is kept only
+    if its path, traced back from the listener, meets every reflecting plane on that
+    plane's face (``room.on_face``) and no leg of it passes through a wall
+    (``room.clear``; always true in a convex room).
+
+    Different reflection orders reach the same image, so candidates grow like
+    ``(planes - 1) ** order``. When the next order would take the candidates past
+    :data:`MAX_CANDIDATES`, the search stops and the reach shrinks to that order's nearest
+    candidate: every image nearer than it has been found (its ancestors are no farther).
+    Returns the (possibly shrunk) reach as a fourth value.
     """
     order_cap = np.iinfo(np.int64).max if max_order is None else max_order
     n, d = room.normals, room.offsets
     levels = [(src[None, :], np.array([-1]), np.array([-1]))]  # positions, plane, parent index
+    total = 1
     while len(levels) - 1 < order_cap:
         pos, plane, _ = levels[-1]
         height = d[None, :] - pos @ n.T  # > 0: image in front of plane k
         valid = (height > 1e-9) & (plane[:, None] != np.arange(len(d))[None, :])
         parent, k = np.nonzero(valid)
         child = pos[parent] + 2.0 * height[parent, k][:, None] * n[k]
-        near = np.linalg.norm(child - lst, axis=1) <= reach
+        dist = np.linalg.norm(child - lst, axis=1)
+        near = dist <= reach
         if not np.any(near):
             break
+        if total + np.count_nonzero(near) > MAX_CANDIDATES:
+            reach = float(dist[near].min()) * (1 - 1e-12)
+            break
+        total += np.count_nonzero(near)
         levels.append((child[near], k[near], parent[near]))
-    return _audible(room, src, lst, levels, reach)
+    return (*_audible(room, src, lst, levels, reach), reach)
 
 
 def _audible(room, src, lst, levels, reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Trace every image's path back from the listener; keep those that hit real faces."""
+    """Trace every image's path back from the listener; keep those that hit real faces in clear sight."""
     n, d = room.normals, room.offsets
     out_pos, out_hits, out_emission = [], [], []
     for order, (pos, plane, _) in enumerate(levels):
@@ -177,10 +200,10 @@ def _audible(room, src, lst, levels, reach) -> tuple[np.ndarray, np.ndarray, np.
             direction = image - point
             t = (d[k] - np.einsum("ij,ij->i", n[k], point)) / np.einsum("ij,ij->i", n[k], direction)
             hit = point + t[:, None] * direction
-            inside = np.all(hit @ n.T - d[None, :] <= 1e-7, axis=1)
-            ok &= (t > 1e-9) & (t < 1 + 1e-9) & inside
+            ok &= (t > 1e-9) & (t < 1 + 1e-9) & room.on_face(k, hit) & room.clear(point, hit)
             hits[np.arange(idx.size), k] += 1
             point, node = hit, levels[level][2][node]
+        ok &= room.clear(point, np.repeat(src[None, :], idx.size, axis=0))
         out_pos.append(pos[idx][ok])
         out_hits.append(hits[ok])
         out_emission.append((point - src)[ok])  # first leg: source -> first reflection point
@@ -199,8 +222,9 @@ def image_sources(
 ) -> ImageSources:
     """Image sources of ``source`` heard at ``listener`` up to ``max_time`` s and/or ``max_order``.
 
-    A shoebox :class:`Room` uses the exact grid enumeration, a :class:`ConvexRoom` the
-    Borish mirroring with back-traced audibility.
+    A shoebox :class:`Room` uses the exact grid enumeration, a :class:`ConvexRoom` or a
+    :class:`~soundstage.acoustics.prism.PrismRoom` the Borish mirroring with back-traced
+    audibility (and, in a prism room, occlusion by walls).
 
     Returns
     -------
@@ -210,6 +234,9 @@ def image_sources(
         ``10 ** (-air_dB_per_m * r / 20)``, times directivity gains.
     """
     src, lst, reach = _bounds(room, source, listener, max_time, max_order)
-    paths = _convex_paths if isinstance(room, ConvexRoom) else _shoebox_paths
-    positions, hits, emission = paths(room, src, lst, reach, max_order)
-    return _assemble(room, lst, positions, hits, emission, source_directivity, receiver_directivity)
+    if isinstance(room, (ConvexRoom, PrismRoom)):
+        positions, hits, emission, complete = _plane_paths(room, src, lst, reach, max_order)
+    else:
+        (positions, hits, emission), complete = _shoebox_paths(room, src, lst, reach, max_order), np.inf
+    return _assemble(room, lst, positions, hits, emission, source_directivity, receiver_directivity,
+                     np.inf if complete >= reach else complete)

@@ -133,6 +133,8 @@ def synthesize_rir(
         room, src, lst, max_time=t_c + CROSSFADE / 2,
         source_directivity=source_directivity, receiver_directivity=receiver_directivity,
     )
+    if images.complete_s < t_c + CROSSFADE / 2:  # the image search stopped early: hand over sooner
+        t_c = max(images.complete_s - CROSSFADE / 2, distance / SPEED_OF_SOUND + CROSSFADE)
     receiver = Omni() if receiver is None else receiver
     keep = (images.orders == 0) & direct | (images.orders > 0) & reflections
     early, early_energy, window = _render_early(images, lst, receiver, keep, sr=sr, length=length, crossover=t_c,

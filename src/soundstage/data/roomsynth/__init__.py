@@ -1,13 +1,13 @@
-"""RoomSynth: procedural audio-visual shoebox rooms (image, depth, impulse response, caption).
+"""RoomSynth: procedural audio-visual rooms, shoebox and L-shaped (image, depth, impulse response, caption).
 
 Item ``i`` of a split is a pure function of ``(seed, split, i)`` (:func:`make_item`);
 :func:`generate` writes a resumable dataset folder (see :mod:`.manifest`). Splits and
-their held-out families are documented in :mod:`.generator`. L-shaped rooms are not
-generated yet: every room is a shoebox.
+their held-out families are documented in :mod:`.generator`.
 """
 
 from soundstage.data.roomsynth.generator import (
     HELD_OUT_FAMILIES,
+    L_SHAPES,
     SHAPE_FAMILIES,
     SPLIT_SHAPES,
     SPLITS,
@@ -22,6 +22,7 @@ from soundstage.data.roomsynth.textures import FAMILIES, PATTERNS, TextureFamily
 __all__ = [
     "FAMILIES",
     "HELD_OUT_FAMILIES",
+    "L_SHAPES",
     "PATTERNS",
     "SHAPE_FAMILIES",
     "SPLITS",

@@ -11,15 +11,19 @@ Splits (see :data:`SHAPE_FAMILIES`, :data:`HELD_OUT_FAMILIES`):
 * ``train`` and ``test-seen``: shape family ``regular`` (floor aspect ratio 1 to 2,
   height 2.4 to 5.0 m) and only the texture families not held out;
 * ``test-unseen``: shape families ``corridor`` (aspect 2.5 to 5, height 2.4 to 5.0 m),
-  ``lofty`` (aspect 1 to 2, height 5.5 to 8 m) or ``low`` (aspect 1 to 2, height 2.2 to
-  2.35 m), one third each; and at least one room surface in a held-out texture family
-  (``stone``, ``curtain``, ``metal``), the other surfaces and the furniture drawn from
-  all families.
+  ``lofty`` (aspect 1 to 2, height 5.5 to 8 m), ``low`` (aspect 1 to 2, height 2.2 to
+  2.35 m) or ``l-shaped`` (a regular box with the far corner cut away: the notch is 30 to
+  60 % of each side), one quarter each; and at least one room surface in a held-out
+  texture family (``stone``, ``curtain``, ``metal``), the other surfaces and the furniture
+  drawn from all families.
 
-Sides are 2.5 to 25 m (the shorter one log-uniform). Only shoeboxes: L-shaped rooms are
-out of scope for now. The talker's body (a box) is drawn in the picture but, like the
-camera operator, adds no absorption; furniture absorption is spread over the floor the
-way :meth:`soundstage.scene.scene.Scene.room` does it.
+Sides are 2.5 to 25 m (the shorter one log-uniform). An L-shaped room is rendered as its
+bounding box with the notch as a solid block (the block's faces are the two inner walls,
+labelled and textured as the east wall, whose material they share) and its response
+comes from :class:`~soundstage.acoustics.prism.PrismRoom` (image sources with occlusion).
+The talker's body (a box) is drawn in the picture but, like the camera operator, adds no
+absorption; furniture absorption is spread over the floor the way
+:meth:`soundstage.scene.scene.Scene.room` does it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy as np
 
 from soundstage.acoustics.analysis import analyze
 from soundstage.acoustics.materials import get_material
+from soundstage.acoustics.prism import PrismRoom
 from soundstage.acoustics.rir import synthesize_rir
 from soundstage.acoustics.room import SURFACES, Room
 from soundstage.constants import OCTAVE_BANDS, SPEED_OF_SOUND
@@ -41,7 +46,8 @@ from soundstage.scene.caption import scene_summary
 from soundstage.scene.synthetic import render_room
 from soundstage.data.roomsynth.textures import FAMILIES, PATTERNS, families_for
 
-__all__ = ["HELD_OUT_FAMILIES", "SHAPE_FAMILIES", "SPLITS", "SPLIT_SHAPES", "TALKER_LABEL", "RoomSynthItem",
+__all__ = ["HELD_OUT_FAMILIES", "L_SHAPES", "SHAPE_FAMILIES", "SPLITS", "SPLIT_SHAPES", "TALKER_LABEL", "RoomSynthItem",
+           "room_caption",
            "make_item"]
 
 SPLITS: tuple[str, ...] = ("train", "test-seen", "test-unseen")
@@ -51,10 +57,14 @@ SHAPE_FAMILIES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "corridor": ((2.5, 5.0), (2.4, 5.0)),
     "lofty": ((1.0, 2.0), (5.5, 8.0)),
     "low": ((1.0, 2.0), (2.2, 2.35)),
+    "l-shaped": ((1.0, 2.0), (2.4, 5.0)),
 }
 SPLIT_SHAPES: dict[str, tuple[str, ...]] = {
-    "train": ("regular",), "test-seen": ("regular",), "test-unseen": ("corridor", "lofty", "low"),
+    "train": ("regular",), "test-seen": ("regular",), "test-unseen": ("corridor", "lofty", "low", "l-shaped"),
 }
+#: Shape families whose floor is not a rectangle.
+L_SHAPES = frozenset({"l-shaped"})
+NOTCH_RANGE = (0.3, 0.6)
 #: Texture families never used in ``train`` / ``test-seen``.
 HELD_OUT_FAMILIES: frozenset[str] = frozenset({"stone", "curtain", "metal"})
 #: Label of the talker's body in the label map (0-5: :data:`SURFACES`; 7 + k: furniture k).
@@ -146,11 +156,25 @@ def _segment_hits_box(p: np.ndarray, q: np.ndarray, lo: np.ndarray, hi: np.ndarr
     return True
 
 
-def _draw_view(rng: np.random.Generator, dims: np.ndarray, intr: Intrinsics) -> dict[str, Any]:
+def _notch_box(dims: np.ndarray, notch: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    if notch is None:
+        return None
+    return np.array([dims[0] - notch[0], dims[1] - notch[1], 0.0]), np.asarray(dims, float).copy()
+
+
+def _near_box(p: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None, margin: float) -> bool:
+    return box is not None and bool(np.all((p[:2] > box[0][:2] - margin) & (p[:2] < box[1][:2] + margin)))
+
+
+def _draw_view(rng: np.random.Generator, dims: np.ndarray, intr: Intrinsics,
+               notch: np.ndarray | None = None) -> dict[str, Any]:
     """Camera pose and a talker 1-5 m in front whose mouth projects well inside the image."""
+    block = _notch_box(dims, notch)
     for _ in range(200):
         cam = np.array([rng.uniform(0.5, dims[0] - 0.5), rng.uniform(0.5, dims[1] - 0.5),
                         rng.uniform(1.2, min(1.7, dims[2] - 0.4))])
+        if _near_box(cam, block, 0.5):
+            continue
         target = np.array([rng.uniform(0.5, dims[0] - 0.5), rng.uniform(0.5, dims[1] - 0.5)])
         d = target - cam[:2]
         if np.hypot(*d) < 1.5:
@@ -164,7 +188,9 @@ def _draw_view(rng: np.random.Generator, dims: np.ndarray, intr: Intrinsics) -> 
             dist = rng.uniform(1.0, 5.0)
             ang = np.radians(yaw) + rng.uniform(-0.6, 0.6) * half
             spk = np.array([cam[0] - dist * np.sin(ang), cam[1] + dist * np.cos(ang), mouth])
-            if np.any(spk[:2] < 0.4) or np.any(spk[:2] > dims[:2] - 0.4):
+            if np.any(spk[:2] < 0.4) or np.any(spk[:2] > dims[:2] - 0.4) or _near_box(spk, block, 0.4):
+                continue
+            if block is not None and _segment_hits_box(cam, spk, block[0] - 0.1, block[1] + 0.1):
                 continue
             u, v = project(rot.T @ (spk - cam), intr)
             if 0.1 * intr.width <= u <= 0.9 * intr.width and 0.1 * intr.height <= v <= 0.9 * intr.height:
@@ -176,11 +202,13 @@ def _talker_box(spk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return spk - np.array([0.2, 0.125, spk[2]]), spk + np.array([0.2, 0.125, 0.15])
 
 
-def _draw_furniture(rng: np.random.Generator, dims: np.ndarray, view: dict[str, Any], unseen: bool) -> list[dict]:
+def _draw_furniture(rng: np.random.Generator, dims: np.ndarray, view: dict[str, Any], unseen: bool,
+                    notch: np.ndarray | None = None) -> list[dict]:
     kinds = sorted(_FURNITURE)
     n = int(rng.integers(0, min(6, 1 + int(dims[0] * dims[1] // 8)) + 1))
     cam, spk = view["camera"], view["speaker"]
     talker = _talker_box(spk)
+    block = _notch_box(dims, notch)
     placed: list[dict] = []
     for _ in range(n):
         kind = kinds[rng.integers(len(kinds))]
@@ -199,7 +227,8 @@ def _draw_furniture(rng: np.random.Generator, dims: np.ndarray, view: dict[str, 
             blocked = (np.all((cam[:2] > lo[:2] - 0.5) & (cam[:2] < hi[:2] + 0.5))
                        or np.all((talker[1] > lo - pad) & (talker[0] < hi + pad))
                        or _segment_hits_box(cam, spk, lo - 0.2, hi + 0.2)
-                       or any(np.all((lo < p["max"]) & (hi > p["min"])) for p in placed))
+                       or any(np.all((lo < p["max"]) & (hi > p["min"])) for p in placed)
+                       or (block is not None and np.all((lo[:2] < block[1][:2]) & (hi[:2] > block[0][:2]))))
             if not blocked:
                 placed.append({"kind": kind, "min": lo, "max": hi, **look})
                 break
@@ -231,17 +260,22 @@ def _texture(rgb: np.ndarray, points: np.ndarray, labels: np.ndarray, looks: lis
     return out
 
 
-def _render(rng: np.random.Generator, dims, view, surfaces, furniture, intr: Intrinsics):
+def _render(rng: np.random.Generator, dims, view, surfaces, furniture, intr: Intrinsics, notch=None):
     talker_colour = [int(c) for c in rng.integers(30, 220, 3)]
     boxes = [(*_talker_box(view["speaker"]), talker_colour)] + [(f["min"], f["max"], f["colour"]) for f in furniture]
+    block = _notch_box(dims, notch)
+    if block is not None:
+        boxes.append((*block, surfaces["east"]["colour"]))
     flat, depth, _, labels = render_room(dims, view["camera"], view["yaw"], view["pitch"], intrinsics=intr,
                                          colours={s: surfaces[s]["colour"] for s in SURFACES}, textures=False,
                                          boxes=boxes, return_labels=True)
     rays = pixel_rays(intr).reshape(-1, 3).astype(np.float64) @ camera_rotation(view["yaw"], view["pitch"]).T
     points = view["camera"] + rays * depth.reshape(-1, 1).astype(np.float64)
-    looks = [surfaces[s] for s in SURFACES] + [None] + list(furniture)
+    looks = [surfaces[s] for s in SURFACES] + [None] + list(furniture) + ([surfaces["east"]] if block else [])
     rgb = _texture(flat.reshape(-1, 3).astype(np.float64), points, labels.ravel(), looks,
                    [(b[0], b[1]) for b in boxes]).reshape(*intr.shape, 3)
+    if block is not None:  # the notch's faces are walls of the room, in the east wall's material
+        labels = np.where(labels == 7 + len(furniture), SURFACES.index("east"), labels)
     # lighting: exposure, white balance, vignette; then sensor noise
     yy, xx = np.mgrid[0:intr.height, 0:intr.width]
     r2 = ((xx - intr.cx) / intr.width) ** 2 + ((yy - intr.cy) / intr.height) ** 2
@@ -251,25 +285,37 @@ def _render(rng: np.random.Generator, dims, view, surfaces, furniture, intr: Int
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8), depth.astype(np.float32), labels.astype(np.uint8)
 
 
-def _room(dims: np.ndarray, surfaces: dict, furniture: list[dict]) -> Room:
+def _room(dims: np.ndarray, surfaces: dict, furniture: list[dict], notch: np.ndarray | None = None) -> Room | PrismRoom:
     materials = {s: get_material(surfaces[s]["material"]) for s in SURFACES}
+    floor_area = dims[0] * dims[1] - (0.0 if notch is None else notch[0] * notch[1])
     extra = np.zeros(len(OCTAVE_BANDS))
     for f in furniture:
         w, d, h = np.asarray(f["max"]) - np.asarray(f["min"])
         extra += (w * d + 2 * h * (w + d)) * np.asarray(get_material(f["material"]).absorption)
     if np.any(extra > 0):
         floor = materials["floor"]
-        alpha = np.minimum(np.asarray(floor.absorption) + extra / (dims[0] * dims[1]), 0.95)
+        alpha = np.minimum(np.asarray(floor.absorption) + extra / floor_area, 0.95)
         materials["floor"] = replace(floor, name=f"{floor.name} + furnishings",
                                      absorption=tuple(np.maximum(alpha, floor.absorption).tolist()))
+    if notch is not None:  # plan walls: south, east, the notch's two walls (east material), north, west
+        order = ["south", "east", "east", "east", "north", "west", "floor", "ceiling"]
+        return PrismRoom.l_shaped(tuple(dims), tuple(notch), [materials[s] for s in order])
     return Room.shoebox(tuple(dims), materials)
 
 
-def _caption(dims: np.ndarray, surfaces: dict, furniture: list[dict], distance: float) -> str:
+def room_caption(dims: np.ndarray, surfaces: dict, furniture: list[dict], distance: float, l_shaped: bool = False) -> str:
+    """A RoomSynth caption in words only: size, shape, ceiling, materials, furniture, how far the talker is.
+
+    ``surfaces`` maps every name in :data:`SURFACES` to a dict with a ``material``;
+    ``furniture`` holds dicts with a ``kind``.
+    """
     areas = dict(zip(SURFACES, Room.shoebox(tuple(dims)).surface_areas()))
     facts = {s: {"material": surfaces[s]["material"], "source": "true", "area_observed": float(areas[s])}
              for s in SURFACES}
-    text = scene_summary(SimpleNamespace(dims=tuple(dims)), [], facts, measurements=False)["caption"]
+    summary = scene_summary(SimpleNamespace(dims=tuple(dims)), [], facts, measurements=False)
+    text = summary["caption"]
+    if l_shaped:
+        text = text.replace(f" {summary['shape']} room", " L-shaped room", 1)
     if furniture:
         counts: dict[str, int] = {}
         for f in furniture:
@@ -301,14 +347,15 @@ def make_item(seed: int, split: str, i: int, *, width: int = 224, height: int = 
     shapes = SPLIT_SHAPES[split]
     shape = shapes[rng.integers(len(shapes))]
     dims = _draw_dims(rng, shape)
+    notch = dims[:2] * rng.uniform(*NOTCH_RANGE, 2) if shape in L_SHAPES else None
     surfaces = _draw_surfaces(rng, unseen)
     intr = Intrinsics.from_fov(width, height)
-    view = _draw_view(rng, dims, intr)
-    furniture = _draw_furniture(rng, dims, view, unseen)
+    view = _draw_view(rng, dims, intr, notch)
+    furniture = _draw_furniture(rng, dims, view, unseen, notch)
     if unseen and not HELD_OUT_FAMILIES & {v["family"] for v in surfaces.values()}:
         raise SoundstageError("internal: test-unseen item without a held-out family")
-    rgb, depth, labels = _render(rng, dims, view, surfaces, furniture, intr)
-    room = _room(dims, surfaces, furniture)
+    rgb, depth, labels = _render(rng, dims, view, surfaces, furniture, intr, notch)
+    room = _room(dims, surfaces, furniture, notch)
     rt60 = room.rt60()
     duration = float(np.clip(1.2 * np.max(rt60[2:5]), 0.3, max_rir_s))
     rir_seed = int(rng.integers(2**31))
@@ -317,7 +364,8 @@ def make_item(seed: int, split: str, i: int, *, width: int = 224, height: int = 
     distance = float(np.linalg.norm(view["speaker"] - view["camera"]))
     meta = {
         "split": split, "seed": int(seed), "index": int(i), "shape_family": shape,
-        "dims_m": _r(dims), "volume_m3": round(float(np.prod(dims)), 3),
+        "dims_m": _r(dims), "volume_m3": round(float(room.volume), 3),
+        "notch_m": None if notch is None else _r(notch),
         "surfaces": {s: {k: surfaces[s][k] for k in ("material", "family", "colour")} for s in SURFACES},
         "furniture": [{"kind": f["kind"], "min_m": _r(f["min"]), "max_m": _r(f["max"]), "material": f["material"],
                        "family": f["family"], "label": 7 + k} for k, f in enumerate(furniture)],
@@ -329,6 +377,6 @@ def make_item(seed: int, split: str, i: int, *, width: int = 224, height: int = 
         "rir": {"sr": int(sr), "samples": int(rir.shape[0]), "seed": rir_seed},
         "rt60_eyring_s": {str(b): round(float(t), 4) for b, t in zip(OCTAVE_BANDS, rt60)},
         "profile": profile.to_dict(),
-        "caption": _caption(dims, surfaces, furniture, distance),
+        "caption": room_caption(dims, surfaces, furniture, distance, notch is not None),
     }
     return RoomSynthItem(rgb, depth, labels, rir.astype(np.float32), meta)

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing as mp
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from soundstage.data.distributed import BACKENDS, run_items
 from soundstage.errors import FileFormatError, SoundstageError
 from soundstage.io.atomic import atomic_write
 from soundstage.data.roomsynth.generator import SPLITS, RoomSynthItem, make_item
@@ -89,10 +89,17 @@ def read_manifest(out_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def generate_one(out_dir: str, seed: int, split: str, i: int, options: dict[str, Any]) -> str:
-    """Make item ``i`` and write it (skipped if its file exists); top-level, so pools can run it."""
+    """Make item ``i`` and write it (skipped if its file exists); top-level, so pools can run it.
+
+    The item is made with BLAS on one thread: multi-threaded sums round differently, and
+    the bytes must not depend on the core count or the back-end (Ray workers run with
+    ``OMP_NUM_THREADS=1``).
+    """
     path = item_path(out_dir, split, i)
     if not path.is_file():
-        save_item(path, make_item(seed, split, i, **options))
+        with threadpool_limits(limits=1):
+            item = make_item(seed, split, i, **options)
+        save_item(path, item)
     return str(path)
 
 
@@ -122,12 +129,16 @@ def _rebuild_manifest(out_dir: Path) -> list[dict[str, Any]]:
 
 
 def generate(out_dir: str | Path, n: int, split: str, seed: int, workers: int = 1, *, width: int = 224,
-             height: int = 224, sr: int = 16000, max_rir_s: float = 4.0, progress: bool = True) -> list[dict[str, Any]]:
+             height: int = 224, sr: int = 16000, max_rir_s: float = 4.0, progress: bool = True,
+             backend: str = "local", ray_address: str | None = None) -> list[dict[str, Any]]:
     """Make items ``0 .. n-1`` of ``split`` in ``out_dir``, resuming where a run stopped.
 
-    Items whose file exists are skipped; the others are made by :func:`make_item` (in a
-    spawn-context process pool with a tqdm bar when ``workers > 1``). A folder holds one
-    seed and one set of settings (``dataset.json``); other values are refused.
+    Items whose file exists are skipped; the others are made by :func:`generate_one`
+    through :func:`soundstage.data.distributed.run_items`: a spawn-context process pool
+    (``backend="local"``, in this process when ``workers == 1``) or Ray tasks
+    (``backend="ray"``; a local Ray with ``workers`` CPUs, or the cluster at
+    ``ray_address``, which must see ``out_dir``). Both give the same bytes. A folder holds
+    one seed and one set of settings (``dataset.json``); other values are refused.
 
     Returns
     -------
@@ -136,23 +147,20 @@ def generate(out_dir: str | Path, n: int, split: str, seed: int, workers: int = 
     """
     if split not in SPLITS:
         raise SoundstageError(f"unknown split {split!r}; expected one of {SPLITS}")
+    if backend not in BACKENDS:
+        raise SoundstageError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    if ray_address and backend != "ray":
+        raise SoundstageError(f"ray_address={ray_address!r} needs backend='ray', got backend={backend!r}")
     if int(n) < 0 or int(workers) < 1:
         raise SoundstageError(f"need n >= 0 and workers >= 1, got n={n!r}, workers={workers!r}")
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # absolute: Ray workers may run in another folder
     (out / "items").mkdir(parents=True, exist_ok=True)
     options = {"width": int(width), "height": int(height), "sr": int(sr), "max_rir_s": float(max_rir_s)}
     _check_settings(out, {"seed": int(seed), **options})
     for tmp in (out / "items").glob(".*.tmp.npz"):
         tmp.unlink(missing_ok=True)
     todo = [i for i in range(int(n)) if not item_path(out, split, i).is_file()]
-    if workers == 1 or len(todo) <= 1:
-        for i in todo:
-            generate_one(str(out), int(seed), split, i, options)
-    else:
-        from tqdm import tqdm
-
-        with ProcessPoolExecutor(max_workers=int(workers), mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(generate_one, str(out), int(seed), split, i, options) for i in todo]
-            for f in tqdm(futures, total=len(futures), desc=f"roomsynth {split}", disable=not progress):
-                f.result()
+    if todo:
+        run_items(generate_one, [(str(out), int(seed), split, i, options) for i in todo], backend=backend,
+                  workers=int(workers), ray_address=ray_address, progress=progress, desc=f"roomsynth {split}")
     return _rebuild_manifest(out)

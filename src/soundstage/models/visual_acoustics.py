@@ -1,0 +1,358 @@
+"""Visual acoustics after M2SE-VTTS: RGB-D picture + caption -> the room's compact acoustic profile.
+
+The model follows the paper's idea on a CPU budget:
+
+1. RGB and depth are cut into ``patch x patch`` patches (14 x 14 = 196 at 112 px, patch 8);
+   each modality has its own linear patch embedding, class token and learned positional
+   embedding. One small ViT encoder (pre-norm transformer) trained from scratch encodes
+   both: the same geometric cues (edges, planes, occlusions) are in both pictures, and
+   sharing the weights halves the encoder's parameters, which suits ~20k training images.
+2. The caption is encoded by a small learned text encoder: a word + word-bigram vocabulary
+   built from the training captions (stored in the checkpoint JSON), an embedding-bag mean
+   and an MLP. It stands in for a pretrained sentence encoder; RoomSynth captions are
+   templated, and the bigrams keep "brick walls" apart from "brick floor".
+3. Caption-guided selection: each RGB patch token is scored by its scaled cosine similarity
+   with the caption embedding; the top-k patch indices are taken, and the SAME indices pick
+   the RGB and the depth tokens. The selected tokens are multiplied by the sigmoid of their
+   score, so the scoring is trained through the loss.
+4. Local-aware global spatial understanding: the global tokens (the class token of each
+   modality and the caption token) and the selected local tokens exchange information by
+   cross-attention (global <- local, then local <- global, each with an MLP) for ``rounds``
+   rounds.
+5. A head maps the global tokens and the mean local token to 8 numbers: the normalized
+   spec vector of :func:`soundstage.acoustics.from_profile.spec_to_vector` (ln T30 in six
+   octave bands, DRR in dB, ln direct delay). The engine turns the spec into a response
+   (:func:`~soundstage.acoustics.from_profile.synthesize_from_spec`), which replaces the
+   paper's diffusion decoder: it runs on a CPU, works with any voice, and its output is a
+   physically consistent room response.
+
+Ablation switches: ``use_depth=False`` (RGB only), ``use_caption=False`` (a learned query
+vector replaces the caption for the scoring and as global token), ``local_aware=False``
+(no selection: the mean of all patch tokens and the global tokens go to the head).
+
+Checkpoints are ``<name>.safetensors`` (weights) + ``<name>.json`` (architecture, vocabulary,
+target statistics, training record); nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from soundstage.acoustics.from_profile import vector_to_spec
+from soundstage.errors import FileFormatError, InvalidImageError, SoundstageError
+from soundstage.io.atomic import atomic_write
+
+__all__ = ["MAX_TOKENS", "Predictor", "VisualAcousticsNet", "build_vocab", "caption_terms", "encode_captions",
+           "load_checkpoint", "load_predictor", "prepare_inputs", "save_checkpoint"]
+
+PAD, UNK = 0, 1
+#: Caption tokens (words + bigrams) kept per caption.
+MAX_TOKENS = 96
+FORMAT = "soundstage-visual-acoustics"
+ARCH_KEYS = ("image_size", "patch", "dim", "layers", "heads", "top_k", "rounds", "vocab_size", "mlp_ratio",
+             "use_depth", "use_caption", "local_aware")
+TRAIN_HINT = "train one with: python recipes/speak/train.py --data ROOMSYNTH_DIR --out PATH (see recipes/README.md)"
+_WORD = re.compile(r"[a-z]+")
+
+
+def caption_terms(caption: str) -> list[str]:
+    """Lower-case words of ``caption`` followed by its adjacent word pairs (``"brick_walls"``)."""
+    words = _WORD.findall(caption.lower())
+    return words + [f"{a}_{b}" for a, b in zip(words, words[1:])]
+
+
+def build_vocab(captions: Iterable[str], max_size: int = 4096) -> list[str]:
+    """``["<pad>", "<unk>", terms by falling count (ties alphabetical)]``, at most ``max_size`` long."""
+    counts = Counter(t for c in captions for t in caption_terms(c))
+    return ["<pad>", "<unk>", *sorted(counts, key=lambda t: (-counts[t], t))[: max(0, max_size - 2)]]
+
+
+def encode_captions(captions: Sequence[str], vocab: Mapping[str, int], max_tokens: int = MAX_TOKENS) -> np.ndarray:
+    """Token ids ``(N, max_tokens)`` int64, padded with 0; terms outside ``vocab`` (term -> id) become 1."""
+    out = np.zeros((len(captions), max_tokens), np.int64)
+    for row, caption in enumerate(captions):
+        if not isinstance(caption, str):
+            raise SoundstageError(f"caption {row} is {caption!r}; expected a string")
+        ids = [vocab.get(t, UNK) for t in caption_terms(caption)][:max_tokens]
+        out[row, : len(ids)] = ids
+    return out
+
+
+def prepare_inputs(rgb: Any, depth: Any, image_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Resize a batch to ``image_size`` squared by area averaging (the whole view, aspect not kept).
+
+    Parameters
+    ----------
+    rgb : uint8 array (N, H, W, 3)
+    depth : float array (N, H, W) in metres, or None. Zero, negative and NaN pixels are
+        invalid: they are left out of the averages, and output pixels without any valid
+        input are 0.
+    image_size : output side in pixels.
+
+    Returns
+    -------
+    rgb uint8 (N, S, S, 3) and depth float32 (N, S, S) (None when ``depth`` is None).
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8 or rgb.shape[0] == 0:
+        raise InvalidImageError(f"rgb is {rgb.dtype} {rgb.shape}; expected uint8 (N, H, W, 3) with N >= 1")
+    s = int(image_size)
+    if rgb.shape[1:3] == (s, s):
+        small = np.ascontiguousarray(rgb)
+    else:
+        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float()
+        small = F.adaptive_avg_pool2d(x, s).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    if depth is None:
+        return small, None
+    d = np.asarray(depth, np.float32)
+    if d.shape != rgb.shape[:3]:
+        raise InvalidImageError(f"depth has shape {d.shape}; expected {rgb.shape[:3]} to match the rgb batch")
+    valid = np.isfinite(d) & (d > 0)
+    d = np.where(valid, d, np.float32(0))
+    if d.shape[1:] != (s, s):
+        total = F.adaptive_avg_pool2d(torch.from_numpy(d)[:, None], s)[:, 0]
+        share = F.adaptive_avg_pool2d(torch.from_numpy(valid.astype(np.float32))[:, None], s)[:, 0]
+        d = torch.where(share > 0, total / share.clamp_min(1e-12), torch.zeros(())).numpy()
+    return small, np.ascontiguousarray(d, np.float32)
+
+
+def _mlp(dim: int, ratio: int) -> nn.Sequential:
+    return nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim * ratio), nn.GELU(), nn.Linear(dim * ratio, dim))
+
+
+class _Round(nn.Module):
+    """One round of local-aware global understanding: global <- local, then local <- global."""
+
+    def __init__(self, dim: int, heads: int, ratio: int) -> None:
+        super().__init__()
+        self.gq, self.gkv, self.lq, self.lkv = (nn.LayerNorm(dim) for _ in range(4))
+        self.g_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.l_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.g_mlp, self.l_mlp = _mlp(dim, ratio), _mlp(dim, ratio)
+
+    def forward(self, g: torch.Tensor, loc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        kv = self.gkv(loc)
+        g = g + self.g_attn(self.gq(g), kv, kv, need_weights=False)[0]
+        g = g + self.g_mlp(g)
+        kv = self.lkv(g)
+        loc = loc + self.l_attn(self.lq(loc), kv, kv, need_weights=False)[0]
+        return g, loc + self.l_mlp(loc)
+
+
+class VisualAcousticsNet(nn.Module):
+    """RGB(-D) + caption tokens -> normalized spec vector (8,); see the module doc.
+
+    ``forward(rgb, depth, tokens)`` takes rgb uint8 ``(B, S, S, 3)``, depth in metres
+    ``(B, S, S)`` (any float dtype; None when ``use_depth`` is False) and caption ids
+    ``(B, L)`` (None when ``use_caption`` is False), as made by :func:`prepare_inputs` and
+    :func:`encode_captions`. With ``details=True`` it also returns a dict with the patch
+    tokens, the scores, the top-k ``indices`` (one tensor, used for both modalities), the
+    selection ``weights`` and the selected ``rgb_local`` / ``depth_local`` tokens.
+    """
+
+    def __init__(self, image_size: int = 112, patch: int = 8, dim: int = 128, layers: int = 4, heads: int = 4,
+                 top_k: int = 80, rounds: int = 2, vocab_size: int = 2, mlp_ratio: int = 2, use_depth: bool = True,
+                 use_caption: bool = True, local_aware: bool = True) -> None:
+        super().__init__()
+        n = (int(image_size) // int(patch)) ** 2 if int(patch) > 0 else 0
+        checks = [
+            (patch <= 0 or image_size <= 0 or image_size % patch != 0,
+             f"image_size {image_size} must be a positive multiple of patch {patch}"),
+            (heads <= 0 or dim % heads != 0, f"dim {dim} must be a positive multiple of heads {heads}"),
+            (not 1 <= top_k <= n, f"top_k {top_k} must be in 1..{n} (the patch count)"),
+            (min(layers, rounds, mlp_ratio) < 1, f"layers {layers}, rounds {rounds}, mlp_ratio {mlp_ratio} must be >= 1"),
+            (use_caption and vocab_size < 2, f"vocab_size {vocab_size} must be >= 2"),
+        ]
+        problems = [message for bad, message in checks if bad]
+        if problems:
+            raise SoundstageError("bad VisualAcousticsNet settings: " + "; ".join(problems))
+        self.arch = {"image_size": int(image_size), "patch": int(patch), "dim": int(dim), "layers": int(layers),
+                     "heads": int(heads), "top_k": int(top_k), "rounds": int(rounds), "vocab_size": int(vocab_size),
+                     "mlp_ratio": int(mlp_ratio), "use_depth": bool(use_depth), "use_caption": bool(use_caption),
+                     "local_aware": bool(local_aware)}
+        self.patch, self.top_k, self.n_patches = int(patch), int(top_k), n
+        self.use_depth, self.use_caption, self.local_aware = bool(use_depth), bool(use_caption), bool(local_aware)
+        modalities = {"rgb": 3, "depth": 2} if use_depth else {"rgb": 3}
+        self.embed = nn.ModuleDict({m: nn.Linear(patch * patch * c, dim) for m, c in modalities.items()})
+        self.cls = nn.ParameterDict({m: nn.Parameter(torch.randn(1, 1, dim) * 0.02) for m in modalities})
+        self.pos = nn.ParameterDict({m: nn.Parameter(torch.randn(1, n + 1, dim) * 0.02) for m in modalities})
+        layer = nn.TransformerEncoderLayer(dim, heads, dim * mlp_ratio, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        if use_caption:
+            self.words = nn.EmbeddingBag(vocab_size, dim, mode="mean", padding_idx=PAD)
+            self.text = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim))
+        else:
+            self.query = nn.Parameter(torch.randn(1, dim) * 0.02)
+        self.log_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+        self.bias = nn.Parameter(torch.zeros(()))
+        self.kind = nn.Parameter(torch.zeros(len(modalities), 1, dim))  # marks local rgb / depth tokens
+        self.rounds = nn.ModuleList(_Round(dim, heads, mlp_ratio) for _ in range(rounds if local_aware else 0))
+        width = dim * (len(modalities) + 2)
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 2 * dim), nn.GELU(), nn.Linear(2 * dim, 8))
+
+    def _patches(self, x: torch.Tensor) -> torch.Tensor:
+        b, s, _, c = x.shape
+        g = s // self.patch
+        return x.reshape(b, g, self.patch, g, self.patch, c).transpose(2, 3).reshape(b, g * g, -1)
+
+    def _check(self, rgb: torch.Tensor, depth: torch.Tensor | None, tokens: torch.Tensor | None) -> None:
+        s = self.arch["image_size"]
+        if rgb.ndim != 4 or tuple(rgb.shape[1:]) != (s, s, 3):
+            raise InvalidImageError(f"rgb batch is {tuple(rgb.shape)}; expected (B, {s}, {s}, 3) (see prepare_inputs)")
+        if self.use_depth and (depth is None or tuple(depth.shape) != tuple(rgb.shape[:3])):
+            got = None if depth is None else tuple(depth.shape)
+            raise InvalidImageError(f"depth batch is {got}; this model uses depth, expected {tuple(rgb.shape[:3])} metres")
+        if self.use_caption and (tokens is None or tokens.ndim != 2 or tokens.shape[0] != rgb.shape[0]):
+            raise SoundstageError(f"caption tokens are {None if tokens is None else tuple(tokens.shape)}; "
+                                  f"expected ({rgb.shape[0]}, L) ids from encode_captions")
+
+    def forward(self, rgb: torch.Tensor, depth: torch.Tensor | None = None, tokens: torch.Tensor | None = None,
+                details: bool = False) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        self._check(rgb, depth, tokens)
+        b = rgb.shape[0]
+        inputs = {"rgb": (rgb.float() / 255.0 - 0.45) / 0.25}
+        if self.use_depth:
+            d = depth.float()
+            inputs["depth"] = torch.stack([torch.log1p(d.clamp_min(0)) - 1.0, (d > 0).float()], -1)
+        seqs = [torch.cat([self.cls[m].expand(b, -1, -1), self.embed[m](self._patches(x))], 1) + self.pos[m]
+                for m, x in inputs.items()]
+        encoded = self.norm(self.encoder(torch.cat(seqs, 0))).split(b, 0)  # one pass, modalities stacked
+        cls = [e[:, 0] for e in encoded]
+        patches = [e[:, 1:] for e in encoded]
+        text = self.text(self.words(tokens)) if self.use_caption else self.query.expand(b, -1)
+        g = torch.stack([*cls, text], 1)
+        info: dict[str, torch.Tensor] = {"rgb_tokens": patches[0], "text": text}
+        if self.use_depth:
+            info["depth_tokens"] = patches[1]
+        if self.local_aware:
+            scores = self.log_scale.exp() * torch.einsum("bnd,bd->bn", F.normalize(patches[0], dim=-1),
+                                                         F.normalize(text, dim=-1)) + self.bias
+            indices = scores.topk(self.top_k, dim=1).indices
+            weights = torch.sigmoid(scores.gather(1, indices))
+            picked = [p.gather(1, indices[..., None].expand(-1, -1, p.shape[-1])) * weights[..., None] for p in patches]
+            info.update(scores=scores, indices=indices, weights=weights, rgb_local=picked[0])
+            if self.use_depth:
+                info["depth_local"] = picked[1]
+            loc = torch.cat([p + self.kind[i] for i, p in enumerate(picked)], 1)
+            for block in self.rounds:
+                g, loc = block(g, loc)
+            local = loc.mean(1)
+        else:
+            local = torch.cat(patches, 1).mean(1)
+        out = self.head(torch.cat([g.flatten(1), local], 1))
+        return (out, info) if details else out
+
+
+def _paths(path: str | Path) -> tuple[Path, Path]:
+    p = Path(path)
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return Path(f"{p}.safetensors"), Path(f"{p}.json")
+
+
+def save_checkpoint(model: VisualAcousticsNet, path: str | Path, config: Mapping[str, Any],
+                    record: Mapping[str, Any]) -> tuple[Path, Path]:
+    """Write ``path.safetensors`` (weights) and ``path.json`` atomically; returns both paths.
+
+    ``config`` must hold ``vocab`` (list of terms, id = position), ``target_mean`` and
+    ``target_std`` (8 numbers each: the training targets' statistics) and may hold
+    ``target_min`` / ``target_max`` (predictions are clipped to them) and ``max_tokens``.
+    ``record`` is stored as ``trained_on`` (data folder, item counts, seed, steps, minutes,
+    validation loss, ...). The architecture comes from ``model.arch``.
+    """
+    need = {"vocab", "target_mean", "target_std"} - set(config)
+    if need:
+        raise SoundstageError(f"checkpoint config lacks {sorted(need)}; expected vocab, target_mean and target_std")
+    if model.use_caption and len(config["vocab"]) != model.arch["vocab_size"]:
+        raise SoundstageError(f"vocab has {len(config['vocab'])} terms; the model expects {model.arch['vocab_size']}")
+    doc = {"format": FORMAT, "version": 1, "model": model.arch, "max_tokens": MAX_TOKENS, **dict(config),
+           "trained_on": dict(record)}
+    text = json.dumps(doc, indent=1, default=float)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    weights, meta = _paths(path)
+    atomic_write(weights, lambda tmp: save_file(state, str(tmp), metadata={"format": FORMAT}))
+    atomic_write(meta, lambda tmp: tmp.write_text(text))
+    return weights, meta
+
+
+def load_checkpoint(path: str | Path) -> tuple[VisualAcousticsNet, dict[str, Any]]:
+    """The model (eval mode) and JSON config saved by :func:`save_checkpoint` (safetensors + JSON only)."""
+    weights, meta = _paths(path)
+    if not (weights.is_file() and meta.is_file()):
+        raise FileFormatError(f"no visual-acoustics checkpoint at '{weights.with_suffix('')}' (expected "
+                              f"{weights.name} and {meta.name}); {TRAIN_HINT}")
+    try:
+        config = json.loads(meta.read_text())
+        if config.get("format") != FORMAT:
+            raise ValueError(f"format is {config.get('format')!r}, not {FORMAT!r}")
+        model = VisualAcousticsNet(**{k: config["model"][k] for k in ARCH_KEYS})
+        model.load_state_dict(load_file(str(weights)))
+        for key in ("target_mean", "target_std"):
+            if np.shape(config[key]) != (8,):
+                raise ValueError(f"{key} must hold 8 numbers")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+        raise FileFormatError(f"cannot read visual-acoustics checkpoint '{weights.with_suffix('')}': {exc}; "
+                              "expected files written by save_checkpoint") from exc
+    return model.eval(), config
+
+
+class Predictor:
+    """A loaded checkpoint that turns pictures + captions into spec dicts (see :func:`load_predictor`)."""
+
+    def __init__(self, model: VisualAcousticsNet, config: Mapping[str, Any]) -> None:
+        self.model, self.config = model.eval(), dict(config)
+        self.vocab = {t: i for i, t in enumerate(self.config["vocab"])}
+        self.max_tokens = int(self.config.get("max_tokens", MAX_TOKENS))
+        self.mean = np.asarray(self.config["target_mean"], np.float64)
+        self.std = np.asarray(self.config["target_std"], np.float64)
+        self.low = np.asarray(self.config.get("target_min", [-np.inf] * 8), np.float64)
+        self.high = np.asarray(self.config.get("target_max", [np.inf] * 8), np.float64)
+
+    @property
+    def uses_depth(self) -> bool:
+        """Whether the model needs a depth map (False for an RGB-only checkpoint)."""
+        return self.model.use_depth
+
+    def predict_vectors(self, rgb: Any, depth: Any = None, captions: Sequence[str] | None = None) -> np.ndarray:
+        """Spec vectors ``(N, 8)`` (see :func:`~soundstage.acoustics.from_profile.spec_to_vector`)."""
+        if self.model.use_depth and depth is None:
+            raise InvalidImageError("this checkpoint predicts from RGB + depth; give a depth map "
+                                    "(or use a checkpoint trained with --no-depth)")
+        small, d = prepare_inputs(rgb, depth if self.model.use_depth else None, self.model.arch["image_size"])
+        tokens = None
+        if self.model.use_caption:
+            if captions is None or isinstance(captions, str) or len(captions) != len(small):
+                raise SoundstageError(f"got captions {captions!r:.80}; expected a list of {len(small)} strings")
+            tokens = torch.from_numpy(encode_captions(captions, self.vocab, self.max_tokens))
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(small), None if d is None else torch.from_numpy(d), tokens)
+        return np.clip(out.double().numpy() * self.std + self.mean, self.low, self.high)
+
+    def predict(self, rgb: Any, depth: Any = None, captions: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """One spec dict (``t30`` per band, ``drr_db``, ``direct_delay_s``) per picture.
+
+        ``rgb`` uint8 ``(N, H, W, 3)``, ``depth`` metres ``(N, H, W)`` (invalid 0/NaN) or None
+        for an RGB-only checkpoint, ``captions`` one string per picture (ignored by a model
+        trained without captions). Pictures are area-resized to the model's size.
+        """
+        return [vector_to_spec(v) for v in self.predict_vectors(rgb, depth, captions)]
+
+
+def load_predictor(path: str | Path) -> Predictor:
+    """A :class:`Predictor` from ``path`` (with or without ``.safetensors`` / ``.json``)."""
+    return Predictor(*load_checkpoint(path))
