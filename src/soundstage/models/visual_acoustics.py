@@ -163,7 +163,7 @@ class VisualAcousticsNet(nn.Module):
     selection ``weights`` and the selected ``rgb_local`` / ``depth_local`` tokens.
     """
 
-    def __init__(self, image_size: int = 112, patch: int = 8, dim: int = 128, layers: int = 4, heads: int = 4,
+    def __init__(self, image_size: int = 112, patch: int = 8, dim: int = 96, layers: int = 3, heads: int = 4,
                  top_k: int = 80, rounds: int = 2, vocab_size: int = 2, mlp_ratio: int = 2, use_depth: bool = True,
                  use_caption: bool = True, local_aware: bool = True) -> None:
         super().__init__()
