@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     data_dir = Path(args.data)
+    settings_file = data_dir / "dataset.json"  # RoomSynth generation settings (seed, image size, rate)
+    settings = json.loads(settings_file.read_text()) if settings_file.is_file() else None
     cache = Path(args.cache or Path(tempfile.gettempdir()) / f"soundstage_{data_dir.resolve().name}_{args.image_size}")
     data = build_cache(data_dir, cache, args.image_size, args.workers)
     is_val = data["index"] % VAL_EVERY_NTH == 0
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             tqdm.write(json.dumps(history[-1]))
             if v < best:
                 best = v
-                record = {"data": data_dir.resolve().name, "split": "train",
+                record = {"data": data_dir.resolve().name, "split": "train", "dataset": settings,
                           "items": {"train": len(train), "val": len(val), "val_rule": f"index % {VAL_EVERY_NTH} == 0"},
                           "seed": args.seed, "steps": step, "batch": args.batch, "lr": args.lr,
                           "minutes": round(elapsed / 60, 1), "threads": args.threads, "val_loss": round(v, 4),
