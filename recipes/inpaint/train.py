@@ -15,15 +15,12 @@ kept; its JSON records the data, split, steps, time and losses.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from soundstage.data.grid import build_feature_cache, load_grid, split_clips
 from soundstage.models.inpainting import (
@@ -35,6 +32,7 @@ from soundstage.models.inpainting import (
     inpainting_loss,
     save_inpainter,
 )
+from soundstage.models.training import train_loop
 
 
 def load_examples(cache: Path, ids: list[str]) -> list[dict]:
@@ -109,46 +107,35 @@ def main(argv: list[str] | None = None) -> int:
     val_batches = validation_batches(val, args.batch, seed=1000 + args.seed)
     rng = np.random.default_rng(args.seed)
 
-    best, history, step, start = float("inf"), [], 0, time.perf_counter()
-    bar = tqdm(total=args.steps, desc=f"train {args.model}", unit="step")
-    while step < args.steps and time.perf_counter() - start < 60 * args.minutes:
-        order = rng.permutation(len(train))
-        for k in range(0, len(order) - args.batch + 1, args.batch):
-            batch = collate([train[j] for j in order[k : k + args.batch]], rng)
-            loss, parts = inpainting_loss(model, batch)
-            optim.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optim.step()
-            sched.step()
-            step += 1
-            bar.update(1)
-            bar.set_postfix(mse=f"{parts['mse']:.3f}", ctc=f"{parts['ctc']:.2f}")
-            elapsed = time.perf_counter() - start
-            done = step >= args.steps or elapsed >= 60 * args.minutes
-            if step % args.val_every == 0 or done:
-                v = validate(model, val_batches)
-                history.append({"step": step, "minutes": round(elapsed / 60, 2), "train_mse": parts["mse"],
-                                "val_mse": v["mse"], "val_ctc": v["ctc"]})
-                tqdm.write(json.dumps(history[-1]))
-                if v["mse"] < best:
-                    best = v["mse"]
-                    model.config.training = {
-                        "data": f"GRID corpus, speaker s1 only ({Path(args.data).name}): speaker-dependent",
-                        "split": {"seed": args.seed, "train": len(split["train"]), "val": len(val),
-                                  "test": len(split["test"]), "rule": "soundstage.data.grid.split_clips"},
-                        "train_clips_used": len(train), "left_out_clips": left_out,
-                        "gaps": "1-2 random gaps of 0.3-1.5 s per clip, new every batch",
-                        "steps": step, "batch": args.batch, "lr": args.lr, "schedule": "one-cycle",
-                        "minutes": round(elapsed / 60, 1), "threads": args.threads,
-                        "val_mse": round(v["mse"], 4), "val_ctc": round(v["ctc"], 3),
-                        "history": history, "recipe": "recipes/inpaint/train.py " + " ".join(argv or sys.argv[1:]),
-                        "torch": torch.__version__, "python": platform.python_version(),
-                    }
-                    save_inpainter(model, args.out)
-            if done:
-                break
-    bar.close()
+
+    def batches():
+        while True:
+            order = rng.permutation(len(train))
+            for k in range(0, len(order) - args.batch + 1, args.batch):
+                loss, parts = inpainting_loss(model, collate([train[j] for j in order[k : k + args.batch]], rng))
+                yield loss, {"train_mse": parts["mse"], "train_ctc": parts["ctc"]}
+
+    def check() -> tuple[float, dict]:
+        v = validate(model, val_batches)
+        return v["mse"], {"val_mse": v["mse"], "val_ctc": v["ctc"]}
+
+    def save(step: int, minutes: float, history: list, score: float) -> None:
+        model.config.training = {
+            "data": f"GRID corpus, speaker s1 only ({Path(args.data).name}): speaker-dependent",
+            "split": {"seed": args.seed, "train": len(split["train"]), "val": len(val),
+                      "test": len(split["test"]), "rule": "soundstage.data.grid.split_clips"},
+            "train_clips_used": len(train), "left_out_clips": left_out,
+            "gaps": "1-2 random gaps of 0.3-1.5 s per clip, new every batch",
+            "steps": step, "batch": args.batch, "lr": args.lr, "schedule": "one-cycle",
+            "minutes": round(minutes, 1), "threads": args.threads,
+            "val_mse": round(score, 4), "val_ctc": round(history[-1]["val_ctc"], 3),
+            "history": history, "recipe": "recipes/inpaint/train.py " + " ".join(argv or sys.argv[1:]),
+            "torch": torch.__version__, "python": platform.python_version(),
+        }
+        save_inpainter(model, args.out)
+
+    best = train_loop(model, optim, sched, batches(), steps=args.steps, minutes=args.minutes, val_every=args.val_every,
+                      validate=check, on_best=save, desc=f"train {args.model}")
     print(f"best validation MSE {best:.4f}; checkpoint {args.out}.safetensors/.json")
     return 0
 

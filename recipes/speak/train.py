@@ -25,7 +25,6 @@ import multiprocessing as mp
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from soundstage.acoustics.from_profile import spec_from_profile, spec_to_vector
 from soundstage.data.roomsynth.manifest import item_path, load_item, read_manifest
 from soundstage.errors import SoundstageError
 from soundstage.io.atomic import atomic_write
+from soundstage.models.training import train_loop
 from soundstage.models.visual_acoustics import (
     MAX_TOKENS,
     VisualAcousticsNet,
@@ -176,42 +176,33 @@ def main(argv: list[str] | None = None) -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(1.0, s / max(1, args.steps)))))
     rng = np.random.default_rng(args.seed)
-    best, history, step, start, order = float("inf"), [], 0, time.perf_counter(), np.array([], int)
-    bar = tqdm(total=args.steps, desc="train visual-acoustics", unit="step")
-    while step < args.steps and time.perf_counter() - start < 60 * args.minutes:
-        if len(order) < args.batch:
-            order = np.concatenate([order, rng.permutation(train)])
-        rows, order = np.sort(order[: args.batch]), order[args.batch :]
-        rgb, depth, tok, target = batch_tensors(data, rows, tokens, rng.random(len(rows)) < 0.5)
-        loss = ((model(rgb, None if args.no_depth else depth, tok) - target) ** 2).mean()
-        optim.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optim.step()
-        sched.step()
-        step += 1
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
-        elapsed = time.perf_counter() - start
-        done = step >= args.steps or elapsed >= 60 * args.minutes
-        if step % args.val_every == 0 or done:
-            v = validate(model, data, val, tokens)
-            history.append({"step": step, "minutes": round(elapsed / 60, 2), "train_loss": round(loss.item(), 4),
-                            "val_loss": round(v, 4)})
-            tqdm.write(json.dumps(history[-1]))
-            if v < best:
-                best = v
-                record = {"data": data_dir.resolve().name, "split": "train", "dataset": settings,
-                          "items": {"train": len(train), "val": len(val), "val_rule": f"index % {VAL_EVERY_NTH} == 0"},
-                          "seed": args.seed, "steps": step, "batch": args.batch, "lr": args.lr,
-                          "minutes": round(elapsed / 60, 1), "threads": args.threads, "val_loss": round(v, 4),
-                          "loss": "MSE of the normalized spec vector", "history": history,
-                          "recipe": "recipes/speak/train.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-                          "torch": torch.__version__, "python": platform.python_version()}
-                save_checkpoint(model, args.out, config, record)
-        if done:
-            break
-    bar.close()
+
+    def batches():
+        order = np.array([], int)
+        while True:
+            if len(order) < args.batch:
+                order = np.concatenate([order, rng.permutation(train)])
+            rows, order = np.sort(order[: args.batch]), order[args.batch :]
+            rgb, depth, tok, target = batch_tensors(data, rows, tokens, rng.random(len(rows)) < 0.5)
+            loss = ((model(rgb, None if args.no_depth else depth, tok) - target) ** 2).mean()
+            yield loss, {"train_loss": loss.item()}
+
+    def save(step: int, minutes: float, history: list, score: float) -> None:
+        record = {"data": data_dir.resolve().name, "split": "train", "dataset": settings,
+                  "items": {"train": len(train), "val": len(val), "val_rule": f"index % {VAL_EVERY_NTH} == 0"},
+                  "seed": args.seed, "steps": step, "batch": args.batch, "lr": args.lr,
+                  "minutes": round(minutes, 1), "threads": args.threads, "val_loss": round(score, 4),
+                  "loss": "MSE of the normalized spec vector", "history": history,
+                  "recipe": "recipes/speak/train.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+                  "torch": torch.__version__, "python": platform.python_version()}
+        save_checkpoint(model, args.out, config, record)
+
+    def check() -> tuple[float, dict]:
+        v = validate(model, data, val, tokens)
+        return v, {"val_loss": v}
+
+    best = train_loop(model, optim, sched, batches(), steps=args.steps, minutes=args.minutes, val_every=args.val_every,
+                      validate=check, on_best=save, desc="train visual-acoustics")
     print(f"best validation loss {best:.4f}; checkpoint {args.out}.safetensors/.json")
     return 0
 
