@@ -6,8 +6,12 @@
 The ``train`` rows of the folder's manifest are cached once (resumable): rgb uint8 and
 depth float16 at ``--image-size`` (area averaging, the model's own
 :func:`~soundstage.models.visual_acoustics.prepare_inputs`) in memory-mapped ``.npy``
-files, the captions and the target spec vectors
-(:func:`~soundstage.acoustics.from_profile.spec_to_vector` of each item's profile). Items
+files, the room's volume over surface area fitted to the full-size depth map
+(:func:`~soundstage.models.visual_acoustics.room_ratio`, for the Eyring head), the
+captions and the target spec vectors
+(:func:`~soundstage.acoustics.from_profile.spec_to_vector` of each item's profile). The
+materials each caption names give the absorption prior
+(:func:`~soundstage.models.visual_acoustics.caption_absorption`, computed at start-up). Items
 whose index is a multiple of 50 (2 %) are held out for validation. The caption vocabulary
 and the target mean/std come from the other (training) items. AdamW with a warm-up and a
 cosine decay over ``--steps``; every batch flips a random half of its pictures left-right
@@ -29,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from soundstage.acoustics.from_profile import spec_from_profile, spec_to_vector
@@ -40,21 +45,28 @@ from soundstage.models.visual_acoustics import (
     MAX_TOKENS,
     VisualAcousticsNet,
     build_vocab,
+    caption_absorption,
     encode_captions,
     prepare_inputs,
+    room_ratio,
     save_checkpoint,
 )
+from soundstage.scene.camera import Intrinsics
 
 #: Items with ``index % VAL_EVERY_NTH == 0`` are the validation set (2 %).
 VAL_EVERY_NTH = 50
 
 
-def _load_small(job: tuple[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """rgb uint8 and depth float16 of one item file at ``size`` squared (pool worker)."""
+def _load_small(job: tuple[str, int]) -> tuple[np.ndarray, np.ndarray, float]:
+    """rgb uint8 and depth float16 of one item file at ``size`` squared, and its room's V/S (pool worker)."""
     path, size = job
     item = load_item(path)
-    rgb, depth = prepare_inputs(item["rgb"][None], item["depth"][None].astype(np.float32), size)
-    return rgb[0], depth[0].astype(np.float16)
+    depth = item["depth"].astype(np.float32)
+    rgb, small = prepare_inputs(item["rgb"][None], depth[None], size)
+    intrinsics = Intrinsics.from_dict(item["meta"]["camera"]["intrinsics"])
+    with threadpool_limits(1):  # the same RANSAC sums in every process
+        ratio = float(room_ratio(depth, intrinsics)[0])
+    return rgb[0], small[0].astype(np.float16), ratio
 
 
 def build_cache(data: Path, cache: Path, size: int, workers: int = 1) -> dict:
@@ -81,32 +93,38 @@ def build_cache(data: Path, cache: Path, size: int, workers: int = 1) -> dict:
         atomic_write(cache / "captions.json", lambda tmp: tmp.write_text(text))
         text = json.dumps(info)
         atomic_write(cache / "cache.json", lambda tmp: tmp.write_text(text))
-    mm = {k: np.load(cache / f"{k}.npy", mmap_mode="r+") for k in ("rgb", "depth", "filled")}
-    todo = np.flatnonzero(~mm["filled"])
+    if not (cache / "ratio.npy").is_file():  # caches made before the room ratio was cached: fill it in
+        np.lib.format.open_memmap(cache / "ratio.npy", "w+", np.float64, (len(rows),))[:] = np.nan
+    mm = {k: np.load(cache / f"{k}.npy", mmap_mode="r+") for k in ("rgb", "depth", "filled", "ratio")}
+    todo = np.flatnonzero(~mm["filled"] | ~np.isfinite(mm["ratio"]))
     jobs = [(str(item_path(data, "train", index[k])), size) for k in todo]
     if len(jobs):
         pool = mp.get_context("spawn").Pool(workers) if workers > 1 else None
         results = pool.imap(_load_small, jobs, chunksize=8) if pool else map(_load_small, jobs)
-        for n, (k, (rgb, depth)) in enumerate(tqdm(zip(todo, results), total=len(jobs), desc="feature cache")):
-            mm["rgb"][k], mm["depth"][k] = rgb, depth
+        for n, (k, (rgb, depth, ratio)) in enumerate(tqdm(zip(todo, results), total=len(jobs), desc="feature cache")):
+            mm["rgb"][k], mm["depth"][k], mm["ratio"][k] = rgb, depth, ratio
             mm["filled"][k] = True
             if n % 500 == 499 or n == len(jobs) - 1:  # data reaches the disk before its flag
-                mm["rgb"].flush(), mm["depth"].flush(), mm["filled"].flush()
+                for name in ("rgb", "depth", "ratio", "filled"):
+                    mm[name].flush()
         if pool:
             pool.close()
             pool.join()
     return {"rgb": np.load(cache / "rgb.npy", mmap_mode="r"), "depth": np.load(cache / "depth.npy", mmap_mode="r"),
+            "ratio": np.load(cache / "ratio.npy"),
             "targets": np.load(cache / "targets.npy"), "captions": json.loads((cache / "captions.json").read_text()),
             "index": np.asarray(index)}
 
 
 def batch_tensors(data: dict, rows: np.ndarray, tokens: np.ndarray, flip: np.ndarray | None = None) -> tuple:
-    """rgb, depth, tokens and normalized targets of cache ``rows`` (sorted: memory-map order), flipped where asked."""
+    """rgb, depth, tokens, room ratios, caption material priors and normalized targets of cache ``rows``
+    (sorted: memory-map order), flipped where asked."""
     rgb, depth = data["rgb"][rows], data["depth"][rows].astype(np.float32)
     if flip is not None and flip.any():
         rgb[flip], depth[flip] = rgb[flip][:, :, ::-1], depth[flip][:, :, ::-1]
     return (torch.from_numpy(np.ascontiguousarray(rgb)), torch.from_numpy(np.ascontiguousarray(depth)),
-            torch.from_numpy(tokens[rows]), torch.from_numpy(data["norm_targets"][rows]))
+            torch.from_numpy(tokens[rows]), torch.from_numpy(data["ratio"][rows]),
+            torch.from_numpy(data["prior"][rows]), torch.from_numpy(data["norm_targets"][rows]))
 
 
 @torch.no_grad()
@@ -115,8 +133,10 @@ def validate(model: VisualAcousticsNet, data: dict, rows: np.ndarray, tokens: np
     model.eval()
     total = 0.0
     for k in range(0, len(rows), batch):
-        rgb, depth, tok, y = batch_tensors(data, rows[k : k + batch], tokens)
-        total += float(((model(rgb, depth, tok) - y) ** 2).mean(1).sum())
+        rgb, depth, tok, ratio, prior, y = batch_tensors(data, rows[k : k + batch], tokens)
+        out = model(rgb, depth if model.use_depth else None, tok, ratio if model.geometry else None,
+                    prior if model.material_prior else None)
+        total += float(((out - y) ** 2).mean(1).sum())
     model.train()
     return total / len(rows)
 
@@ -135,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-depth", action="store_true", help="RGB-only model")
     p.add_argument("--no-caption", action="store_true", help="a learned query replaces the caption")
     p.add_argument("--no-local-aware", action="store_true", help="mean-pooled patch tokens instead of the local-aware module")
+    p.add_argument("--no-geometry", action="store_true", help="regress T30 directly (no Eyring head over the fitted room)")
+    p.add_argument("--no-material-prior", action="store_true",
+                   help="no absorption prior from the materials the caption names")
     p.add_argument("--image-size", type=int, default=112)
     p.add_argument("--patch", type=int, default=8)
     p.add_argument("--dim", type=int, default=96)
@@ -163,10 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     y = data["targets"].astype(np.float64)
     mean, std = y[train].mean(0), np.maximum(y[train].std(0), 1e-6)
     data["norm_targets"] = ((y - mean) / std).astype(np.float32)
+    data["prior"] = caption_absorption(data["captions"])
     model = VisualAcousticsNet(image_size=args.image_size, patch=args.patch, dim=args.dim, layers=args.layers,
                                heads=max(1, args.dim // 32), top_k=args.top_k, rounds=args.rounds, vocab_size=len(vocab),
                                use_depth=not args.no_depth, use_caption=not args.no_caption,
-                               local_aware=not args.no_local_aware)
+                               local_aware=not args.no_local_aware, geometry=not args.no_geometry,
+                               material_prior=not (args.no_geometry or args.no_material_prior))
+    model.set_target_stats(mean, std)
     config = {"vocab": vocab, "target_mean": mean.tolist(), "target_std": std.tolist(),
               "target_min": y[train].min(0).tolist(), "target_max": y[train].max(0).tolist()}
     print(f"{len(train)} training and {len(val)} validation items; vocabulary {len(vocab)}; "
@@ -183,8 +209,10 @@ def main(argv: list[str] | None = None) -> int:
             if len(order) < args.batch:
                 order = np.concatenate([order, rng.permutation(train)])
             rows, order = np.sort(order[: args.batch]), order[args.batch :]
-            rgb, depth, tok, target = batch_tensors(data, rows, tokens, rng.random(len(rows)) < 0.5)
-            loss = ((model(rgb, None if args.no_depth else depth, tok) - target) ** 2).mean()
+            rgb, depth, tok, ratio, prior, target = batch_tensors(data, rows, tokens, rng.random(len(rows)) < 0.5)
+            out = model(rgb, None if args.no_depth else depth, tok, ratio if model.geometry else None,
+                        prior if model.material_prior else None)
+            loss = ((out - target) ** 2).mean()
             yield loss, {"train_loss": loss.item()}
 
     def save(step: int, minutes: float, history: list, score: float) -> None:

@@ -11,7 +11,7 @@ import pytest
 from soundstage.acoustics.room import SURFACES
 from soundstage.errors import SoundstageError
 from soundstage.scene.camera import Intrinsics, backproject, camera_rotation
-from soundstage.scene.caption import caption_scene, caption_with, scene_summary
+from soundstage.scene.caption import caption_materials, caption_scene, caption_with, scene_summary
 from soundstage.scene.materials import classify_region, surface_materials
 from soundstage.scene.regions import Region, segment_regions
 from soundstage.scene.synthetic import render_room
@@ -156,3 +156,18 @@ def test_caption_of_a_rendered_room():
     assert "(about 6.0 x 5.0 x 2.7 m, 81 m^3)" in text and "A large rectangular room" in text
     assert "a wooden floor" in text and "plaster walls" in text and "ceiling (assumed)" in text
     assert "mostly soft furnishings" in text
+
+
+@pytest.mark.parametrize("prior", [(), ("ceiling", "south")])
+def test_caption_materials_reads_back_what_the_caption_names(prior):
+    mats = _materials("carpet", "brick_painted", "acoustic_ceiling_tiles", prior=prior)
+    mats["west"]["material"], mats["west"]["area_observed"] = "curtains_heavy", 5.0
+    text = caption_scene(_layout((5.0, 4.0, 2.6)), _regions(100, soft=True), mats)
+    named = caption_materials(text)
+    assert "carpet" in named["floor"][0] and "acoustic_ceiling_tiles" in named["ceiling"][0]
+    walls = [name for names in named["walls"] for name in names]
+    assert "brick_painted" in walls and "curtains_heavy" in walls
+    everything_assumed = caption_scene(_layout((5.0, 4.0, 2.6)), [], _materials("carpet", "glass", "plaster", SURFACES))
+    assert [len(v) for v in caption_materials(everything_assumed).values()] == [1, 1, 1]
+    assert caption_materials("A room.") is None
+    assert caption_materials("A room with a moonrock floor, brick walls and a plaster ceiling.")["floor"] == []

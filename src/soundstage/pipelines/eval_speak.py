@@ -10,7 +10,9 @@ convolved with it. Each system predicts a response from the item's picture:
   picture with the item's camera and the talker at the item's true pixel, then the
   shoebox response (:func:`soundstage.pipelines.speak.render_speech`);
 * any predictor (``predict(rgb (N,H,W,3) uint8, depth (N,H,W) float32, captions) ->
-  [spec, ...]``, e.g. :func:`soundstage.models.visual_acoustics.load_predictor`).
+  [spec, ...]``, e.g. :func:`soundstage.models.visual_acoustics.load_predictor`); one
+  whose ``uses_geometry`` is true also gets ``ratios=``, the ``V/S`` of the room fitted
+  to each item's depth with the item's camera.
 
 Spec systems render :func:`~soundstage.acoustics.from_profile.synthesize_from_spec`
 with ``seed`` = item index. Scores per system: RTE (absolute broadband T30 difference,
@@ -123,7 +125,15 @@ def _physics(item: dict[str, Any], dry: np.ndarray, sr: int, seed: int) -> tuple
 def _predict(predictor: Any, name: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rgb = np.stack([it["rgb"] for it in items]).astype(np.uint8)
     depth = np.stack([it["depth"] for it in items]).astype(np.float32)
-    specs = list(predictor.predict(rgb, depth, [str(it["meta"]["caption"]) for it in items]))
+    captions = [str(it["meta"]["caption"]) for it in items]
+    if getattr(predictor, "uses_geometry", False):  # the room fitted with each item's own camera
+        from soundstage.models.visual_acoustics import room_ratio
+        from soundstage.scene.camera import Intrinsics
+
+        ratios = [room_ratio(it["depth"], Intrinsics.from_dict(it["meta"]["camera"]["intrinsics"]))[0] for it in items]
+        specs = list(predictor.predict(rgb, depth, captions, ratios=ratios))
+    else:
+        specs = list(predictor.predict(rgb, depth, captions))
     if len(specs) != len(items):
         raise SoundstageError(f"model {name!r} returned {len(specs)} specs for {len(items)} items; expected one each")
     return specs

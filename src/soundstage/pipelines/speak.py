@@ -10,7 +10,8 @@ Two models of the room (``model``):
 * ``"learned"``: the scene is still analysed (for the figure, the JSON and the caption), but
   the room's acoustic profile (T30 per band, DRR, direct delay) is predicted from the RGB(-D)
   picture and a RoomSynth-style caption by the visual-acoustics model
-  (:mod:`soundstage.models.visual_acoustics`); the engine turns the profile into a mono
+  (:mod:`soundstage.models.visual_acoustics`; a model with the Eyring head takes the
+  size of the room from the same fitted box); the engine turns the profile into a mono
   response (:func:`~soundstage.acoustics.from_profile.synthesize_from_spec`).
 """
 
@@ -154,7 +155,9 @@ def speak(
         from soundstage.acoustics.from_profile import synthesize_from_spec
 
         caption = learned_caption(scene)
-        spec = predictor.predict(rgb[None], None if depth_m is None else depth_m[None], [caption])[0]
+        layout = scene.layout  # the fitted room's V/S for a geometry model: the same fit as the physics path
+        ratio = [layout.volume / float(sum(layout.surface_areas().values()))]
+        spec = predictor.predict(rgb[None], None if depth_m is None else depth_m[None], [caption], ratios=ratio)[0]
         wet = fft_convolve(np.asarray(dry, np.float32)[None], synthesize_from_spec(spec, sr=sr, seed=seed)[None])
     peak = float(np.max(np.abs(wet)))
     gain = min(1.0, PEAK / peak) if peak > 0 else 1.0

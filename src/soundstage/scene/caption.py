@@ -13,13 +13,16 @@ the measured view covered by objects); surfaces whose material is a prior are ma
 "assumed". :func:`scene_summary` returns the same facts as plain data, which is also what
 a :class:`Captioner` (for instance a vision-language model wrapped by the caller) receives;
 :func:`caption_with` uses one and falls back to the rule-based caption when it fails. No
-model is bundled or downloaded.
+model is bundled or downloaded. :func:`caption_materials` reads the surface materials back
+out of a caption in this template (RoomSynth's captions use it too).
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,7 +31,8 @@ from soundstage.errors import SoundstageError
 from soundstage.scene.materials import WALLS, clutter_summary
 from soundstage.scene.regions import Region
 
-__all__ = ["CLUTTER_WORDS", "Captioner", "SHAPE_WORDS", "SIZE_WORDS", "caption_scene", "caption_with", "scene_summary"]
+__all__ = ["CLUTTER_WORDS", "Captioner", "SHAPE_WORDS", "SIZE_WORDS", "caption_materials", "caption_scene",
+           "caption_with", "scene_summary"]
 
 #: ``(upper volume bound in m^3, word)``: a bathroom is small, a living room medium-sized,
 #: a classroom large, a hall very large.
@@ -77,6 +81,37 @@ def _word(material: str) -> str:
     for noun in (" ceiling", " walls", " wall", " floor"):  # "metal ceiling ceiling" -> "metal ceiling"
         word = word.removesuffix(noun)
     return word
+
+
+@lru_cache(maxsize=1)
+def _materials_by_word() -> dict[str, tuple[str, ...]]:
+    from soundstage.acoustics.materials import list_materials
+
+    table: dict[str, list[str]] = {}
+    for name in list_materials():
+        table.setdefault(_word(name), []).append(name)
+    return {w: tuple(names) for w, names in table.items()}
+
+
+_SURFACES_PHRASE = re.compile(r"with an? (.+?) floor(?: \(assumed\))?, (.+?) walls(?: \(assumed\))? "
+                              r"and an? (.+?) ceiling")
+
+
+def caption_materials(caption: str) -> dict[str, list[tuple[str, ...]]] | None:
+    """The materials a caption in our template names: ``{"floor": [...], "walls": [...], "ceiling": [...]}``.
+
+    Each entry lists, per material word in the caption ("carpeted", "brick", "melamine
+    foam"), the material-table names written with that word (``("carpet", "carpet_soft",
+    "carpet_cotton")``); words that name no material are left out. None when the caption
+    does not have the "with a ... floor, ... walls and a ... ceiling" phrase.
+    """
+    match = _SURFACES_PHRASE.search(caption)
+    if match is None:
+        return None
+    floor, walls, ceiling = match.groups()
+    table = _materials_by_word()
+    words = {"floor": [floor], "walls": [w for w in re.split(r", | and ", walls) if w], "ceiling": [ceiling]}
+    return {surface: [table[w] for w in ws if w in table] for surface, ws in words.items()}
 
 
 def _article(word: str) -> str:
