@@ -94,6 +94,40 @@ def test_bad_analyze_input_exits_2(tmp_path, capsys):
     assert "no such file" in err and err.count("soundstage: error") == 3
 
 
+def test_analyze_blind_on_speech_in_a_room(tmp_path, capsys):
+    """A recording made by the engine: blind T60 near the response's T30, the plot written, bad input refused."""
+    from scipy.signal import fftconvolve
+
+    rir = tmp_path / "rir.wav"
+    assert main(["rir", "--room", "6x5x3", "--rt60", "0.6", "--no-air", "--source", "1,2,1.5", "--listener", "4,3,1.2",
+                 "--sr", "16000", "-o", str(rir)]) == 0
+    h, sr = read_audio(rir)
+    rng = np.random.default_rng(0)
+    src = np.zeros(10 * sr)
+    t = 1000
+    while t < src.size - 6000:  # noise bursts of 0.15-0.3 s with pauses, like words and phrases
+        n = int(rng.uniform(0.15, 0.3) * sr)
+        src[t : t + n] = rng.standard_normal(n)
+        t += n + int(rng.uniform(0.2, 0.9) * sr)
+    rec = fftconvolve(src, h[0])[: src.size]
+    rec = (0.5 * rec / np.abs(rec).max() + 3e-3 * rng.standard_normal(src.size)).astype(np.float32)
+    wav, png = tmp_path / "talk.wav", tmp_path / "blind.png"
+    write_audio(wav, rec, sr)
+    capsys.readouterr()
+    assert main(["analyze", "--blind", str(wav), "--json", "--plot", str(png)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert main(["analyze", str(rir), "--json"]) == 0
+    true = json.loads(capsys.readouterr().out)
+    assert data["method"] == "blind" and set(data["bands"]) == {"125", "250", "500", "1000", "2000", "4000"}
+    assert data["bands"]["1000"]["t30"] == pytest.approx(true["bands"]["1000"]["t30"], rel=0.15)
+    assert data["ambience"]["level_dbfs"] == pytest.approx(10 * np.log10(9e-6 / 0.5), abs=2.0)
+    assert png.stat().st_size > 10_000
+    short = tmp_path / "short.wav"
+    write_audio(short, rec[: sr // 2], sr)
+    assert main(["analyze", "--blind", str(short)]) == 2
+    assert "at least 1 s" in capsys.readouterr().err
+
+
 def test_plot_may_not_overwrite_the_input(tmp_path):
     wav = tmp_path / "in.wav"
     write_audio(wav, np.random.default_rng(0).standard_normal(4000).astype(np.float32) * 0.1, 16000)

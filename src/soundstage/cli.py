@@ -76,6 +76,8 @@ def _cmd_rir(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    if args.blind:
+        return _cmd_analyze_blind(args)
     from soundstage.pipelines.room import analyze_file
 
     profiles = analyze_file(args.file, plot=args.plot)
@@ -87,6 +89,24 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         if len(profiles) > 1:
             print(f"channel {c + 1}")
         print(format_profile(profile))
+    if args.plot:
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _cmd_analyze_blind(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.room import analyze_recording
+
+    data = analyze_recording(args.file, plot=args.plot)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    fmt = lambda v: "    -" if v is None else f"{v:5.2f}"  # noqa: E731
+    print("blind T60 (s): " + "  ".join(f"{fc} Hz {fmt(b['t30'])}" for fc, b in data["bands"].items())
+          + f"  broadband {fmt(data['broadband']['t30'])}")
+    amb = data["ambience"]
+    print(f"ambience: {amb['level_dbfs']} dBFS ({amb['source']}, {amb['seconds']} s), "
+          f"speech to ambience {amb['speech_to_ambience_db']} dB; sound in {100 * data['speech_fraction']:.0f} % of the frames")
     if args.plot:
         print(f"wrote {args.plot}")
     return 0
@@ -195,7 +215,7 @@ def _cmd_eval_inpaint(args: argparse.Namespace) -> int:
 
     models = args.models.split(",") if args.models else list(MODELS)
     result = evaluate(args.data, models=models, split=args.split, seed=args.seed, limit=args.limit,
-                      cache_dir=args.cache)
+                      cache_dir=args.cache, control=not args.no_control)
     if args.plot:
         from soundstage.plots import plot_inpainting_scores
 
@@ -274,8 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     rir.add_argument("--plot", help="also write a figure (.png, .pdf, .svg)")
     rir.set_defaults(func=_cmd_rir)
 
-    ana = sub.add_parser("analyze", help="ISO 3382-1 parameters of an impulse response file")
+    ana = sub.add_parser("analyze", help="ISO 3382-1 parameters of an impulse response file (or, --blind, of a recording)")
     ana.add_argument("file", help="impulse response (.wav, .flac, .ogg); every channel is analysed")
+    ana.add_argument("--blind", action="store_true",
+                     help="the file is a recording of speech in the room, not a response: blind T60 and ambience")
     ana.add_argument("--json", action="store_true", help="print JSON (a list for multi-channel files)")
     ana.add_argument("--plot", help="write the decay curves to this figure (.png, .pdf, .svg)")
     ana.set_defaults(func=_cmd_analyze)
@@ -352,6 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     evi.add_argument("--seed", type=int, default=0, help="seed of the gap positions (default 0)")
     evi.add_argument("--limit", type=int, help="score only the first N clips")
     evi.add_argument("--cache", help="folder caching lip landmarks between runs")
+    evi.add_argument("--no-control", action="store_true",
+                     help="leave out the control (the gap filled by the same talker saying other words)")
     evi.add_argument("--plot", help="write the metrics against gap length to this figure (.png, .pdf, .svg)")
     evi.add_argument("--json", action="store_true", help="print JSON: {model: {gap_ms: {pesq, stoi, lsd, l1}}}")
     evi.set_defaults(func=_cmd_eval_inpaint)

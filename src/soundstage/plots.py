@@ -92,6 +92,41 @@ def plot_decay_curves(
     return _save(fig, path, inputs)
 
 
+def plot_blind_decays(
+    x: np.ndarray, sr: int, path: str | Path, *, profile: dict, title: str = "", inputs: Iterable[str | Path] = (),
+) -> Path:
+    """A recording's level with its sound and ambience frames, and per band the decay times of its free decays.
+
+    ``profile`` is :func:`~soundstage.acoustics.blind.blind_profile` of ``x``; the
+    estimate of each band is marked on its distribution.
+    """
+    from soundstage.acoustics import blind
+
+    plt = _pyplot()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), layout="constrained")
+    hop = int(round(blind.FRAME_S * sr))
+    power = blind._blocks(np.asarray(x, dtype=np.float64) ** 2, hop)
+    t = np.arange(power.size) * blind.FRAME_S
+    active = blind.speech_activity(x, sr)[: power.size]
+    top.plot(t, 10 * np.log10(power / 0.5 + 1e-12), lw=0.7, color="k")
+    top.fill_between(t, -120, 0, where=active, color="tab:orange", alpha=0.25, label="sound")
+    amb = profile["ambience"]
+    if amb["level_dbfs"] is not None:
+        top.axhline(amb["level_dbfs"], color="tab:blue", ls="--", label=f"ambience ({amb['source']})")
+    top.set(xlabel="time (s)", ylabel="level (dBFS)", ylim=(10 * np.log10(power.max() / 0.5 + 1e-12) - 80, None),
+            title=title or "recording")
+    top.legend(loc="lower right")
+    frames = blind.frame_t60s(x, sr)
+    names = [fc for fc in frames if frames[fc].size]
+    bottom.boxplot([frames[fc] for fc in names], tick_labels=[f"{fc} Hz" for fc in names], whis=(5, 95), showfliers=False)
+    est = [profile["bands"][str(fc)]["t30"] for fc in names]
+    bottom.plot(np.arange(1, len(names) + 1), [np.nan if e is None else e for e in est], "r*", ms=12,
+                label=f"blind T60 ({blind.T60_QUANTILE:.0%} quantile)")
+    bottom.set(yscale="log", ylabel="decay time of a free decay (s)", xlabel="octave band")
+    bottom.legend()
+    return _save(fig, path, inputs, tight=False)
+
+
 def plot_spectrograms(
     signals: Sequence[np.ndarray], sr: int, path: str | Path, *, titles: Sequence[str],
     inputs: Iterable[str | Path] = (),
@@ -166,7 +201,8 @@ def plot_inpainting_scores(scores: dict, path: str | Path) -> Path:
     for name, per_bin in scores.items():
         bins = sorted(per_bin, key=int)
         for ax, (key, _) in zip(axes, metrics):
-            ax.plot([int(b) for b in bins], [per_bin[b][key] for b in bins], marker="o", label=name)
+            style = {"ls": "--", "color": "0.5"} if name == "other words" else {}
+            ax.plot([int(b) for b in bins], [per_bin[b][key] for b in bins], marker="o", label=name, **style)
     for ax, (_, label) in zip(axes, metrics):
         ax.set_xlabel("gap length (ms)")
         ax.set_title(label)

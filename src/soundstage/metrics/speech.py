@@ -3,7 +3,8 @@
 * :func:`pesq_wb`: wide-band PESQ (ITU-T P.862.2) through the ``pesq`` package, 16 kHz;
 * :func:`stoi`: short-time objective intelligibility (Taal et al. 2011) through ``pystoi``;
 * :func:`log_spectral_distance`: LSD in dB over chosen STFT frames;
-* :func:`logmel_l1`: mean absolute log-mel difference over chosen frames.
+* :func:`logmel_l1`: mean absolute log-mel difference over chosen frames;
+* :func:`word_error_rate`: word-level edit distance over the reference's word count.
 
 PESQ and STOI need whole utterances (PESQ finds no utterance in a few hundred
 milliseconds), so :func:`inpainting_scores` gives them on the whole clip, where a
@@ -83,6 +84,19 @@ def logmel_l1(reference: np.ndarray, estimate: np.ndarray, frames: np.ndarray | 
     if chosen.size == 0:
         raise InvalidAudioError("no frames selected for the log-mel L1")
     return float(chosen.mean())
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """(substitutions + deletions + insertions) / reference words, by Levenshtein alignment of whitespace-split words."""
+    ref, hyp = reference.split(), hypothesis.split()
+    if not ref:
+        raise InvalidAudioError("word error rate needs a reference with at least one word")
+    row = list(range(len(hyp) + 1))
+    for i, word in enumerate(ref, 1):
+        prev, row = row, [i] + [0] * len(hyp)
+        for j, other in enumerate(hyp, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (word != other))
+    return row[-1] / len(ref)
 
 
 def inpainting_scores(clean: np.ndarray, restored: np.ndarray, gaps: Sequence[Gap], sr: int = SR) -> dict[str, float]:

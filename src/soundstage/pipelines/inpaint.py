@@ -45,6 +45,8 @@ FPS = 25.0
 MIN_FPS = 20.0
 #: Unmasked frames on each side of the gaps whose phase anchors Griffin-Lim (80 ms, two windows).
 CONTEXT_FRAMES = 8
+#: Name of :func:`evaluate`'s control: the gap filled with the same talker saying other words.
+CONTROL = "other words"
 #: Gap lengths scored by :func:`evaluate`, milliseconds.
 GAP_BINS_MS: tuple[int, ...] = (300, 600, 900, 1200, 1500)
 
@@ -197,6 +199,13 @@ def inpaint(
     return InpaintResult(Path(path), model, list(gaps), duration, missing, notes)
 
 
+def _clip_audio(clip) -> np.ndarray:
+    """A GRID clip's sound track, mono at 16 kHz."""
+    clean, sr = read_video_audio(clip.video)
+    clean = clean.mean(axis=0) if clean.ndim == 2 else clean
+    return resample(clean, sr_in=sr, sr_out=SR) if sr != SR else clean
+
+
 def _gap_for(clip, length_s: float, duration: float, rng: np.random.Generator) -> Gap:
     """A gap of ``length_s`` inside the clip's speech (between its first and last word) where it fits."""
     spoken = [(s, e) for w, s, e in clip.words if w not in ("sil", "sp")]
@@ -216,12 +225,17 @@ def evaluate(
     seed: int = 0,
     limit: int | None = None,
     cache_dir: str | Path | None = None,
+    control: bool = True,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Mean PESQ, STOI, LSD and log-mel L1 per model and gap length on GRID-layout clips.
 
     ``split`` is ``test``/``val``/``train`` (the fixed split of :func:`~soundstage.data.grid.split_clips`)
     or ``all``. Each clip gets one seeded gap per length bin inside its speech; every model
-    and the zero-filled input (``unprocessed``) are scored on the same gaps.
+    and the zero-filled input (``unprocessed``) are scored on the same gaps. With
+    ``control``, :data:`CONTROL` is scored too: the gap filled (with the same crossfades)
+    by the real recording of the next clip in the list, the same talker at the same level
+    saying other words: what any in-painter that cannot tell the lost words could at best
+    produce, and a check of how a metric treats plausible speech that is wrong.
     """
     from soundstage.data.grid import load_grid, split_clips
 
@@ -235,10 +249,8 @@ def evaluate(
     clips = clips[:limit] if limit else clips
     inpainters = {name: load_model(name) for name in models}
     sums: dict[str, dict[str, dict[str, float]]] = {}
-    for clip in tqdm(clips, desc="clips"):
-        clean, sr = read_video_audio(clip.video)
-        clean = clean.mean(axis=0) if clean.ndim == 2 else clean
-        clean = resample(clean, sr_in=sr, sr_out=SR) if sr != SR else clean
+    for k, clip in enumerate(tqdm(clips, desc="clips")):
+        clean = _clip_audio(clip)
         motion = None
         if any(m in ("av-mtl", "av") for m in models):
             lips = video_lip_features(clip.video, cache_dir=cache_dir)
@@ -250,6 +262,10 @@ def evaluate(
             outputs = {"unprocessed": damaged}
             for name, model in inpainters.items():
                 outputs[name] = restore(damaged, gap, model, motion if name in ("av-mtl", "av") else None)
+            if control and len(clips) > 1:
+                other = _clip_audio(clips[(k + 1) % len(clips)])[: clean.size]
+                other = np.pad(other, (0, clean.size - other.size))
+                outputs[CONTROL] = splice(damaged, other.astype(np.float32), gap, SR)
             for name, restored in outputs.items():
                 scores = inpainting_scores(clean, restored, gap, SR)
                 cell = sums.setdefault(name, {}).setdefault(str(bin_ms), {"n": 0.0})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from soundstage.acoustics.analysis import AcousticProfile, analyze_channels
 from soundstage.acoustics.materials import Material
@@ -69,6 +69,24 @@ def render_room_response(
         title = f"{'x'.join(f'{d:g}' for d in room.dims)} m room, source-listener {response.metadata['distance_m']:.2f} m"
         plot_impulse_response(response.data[0], sr, plot, title=title, profile=profile)
     return RoomResult(room, response, profile)
+
+
+def analyze_recording(path: str | Path, *, plot: str | Path | None = None) -> dict[str, Any]:
+    """Blind estimate (:func:`soundstage.acoustics.blind.blind_profile`) of a recording's room, channels averaged.
+
+    ``plot`` gets the decay-time distributions per band with the estimate marked.
+    """
+    from soundstage.acoustics.blind import blind_profile
+
+    check_plot_path(plot)
+    signal, sr = read_audio(path)
+    mono = as_2d(signal).mean(axis=0)
+    profile = blind_profile(mono, sr)
+    if plot is not None:
+        from soundstage.plots import plot_blind_decays
+
+        plot_blind_decays(mono, sr, plot, profile=profile, title=Path(path).name, inputs=[path])
+    return profile
 
 
 def analyze_file(path: str | Path, *, plot: str | Path | None = None) -> list[AcousticProfile]:
