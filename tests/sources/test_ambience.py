@@ -95,3 +95,40 @@ def test_real_kitchen_ambience_loops_with_its_spectrum():
     band = (f > 100) & (f < 6000)
     assert np.median(np.abs(10 * np.log10(p_out[band] / p_src[band]))) < 1.0
     assert CROSSFADE_S * sr < segs[0].size
+
+
+def _talk_over(noise: np.ndarray, seed: int, pauses=(0.4, 0.9)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = noise.copy()
+    t = int(0.3 * SR)
+    while t < x.size - SR // 2:
+        n = int(rng.uniform(0.15, 0.35) * SR)
+        x[t : t + n] += 0.3 * rng.standard_normal(n)
+        t += n + int(rng.uniform(*pauses) * SR)
+    return x
+
+
+def test_resynthesize_loops_the_pauses_at_the_measured_level():
+    from soundstage.sources.ambience import resynthesize
+
+    noise = 0.01 * brown(12 * SR, 3)
+    out, amb = resynthesize(_talk_over(noise, 1), SR, 20 * SR, seed=0)
+    assert amb.source == "pauses" and out.shape == (20 * SR,)
+    true_db = 10 * np.log10(np.mean(noise**2) / 0.5)
+    assert 10 * np.log10(np.mean(out**2) / 0.5) == pytest.approx(true_db, abs=1.0)
+    f, p_out = welch(out, SR, nperseg=2048)
+    _, p_true = welch(noise, SR, nperseg=2048)
+    band = (f > 50) & (f < 2000)  # where the rumble has its energy
+    assert np.median(np.abs(10 * np.log10(p_out[band] / p_true[band]))) < 2.0
+
+
+def test_resynthesize_without_pauses_shapes_noise():
+    from soundstage.sources.ambience import resynthesize
+
+    noise = 0.01 * np.random.default_rng(4).standard_normal(8 * SR)
+    t = np.arange(8 * SR) / SR
+    f = 200 * 20 ** np.abs(((t / 0.5) % 2) - 1)
+    glide = 0.3 * np.sin(2 * np.pi * np.cumsum(f) / SR) * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t))
+    out, amb = resynthesize(glide + noise, SR, 5 * SR, seed=1)
+    assert amb.source == "minimum statistics"
+    assert 10 * np.log10(np.mean(out**2) / 0.5) == pytest.approx(10 * np.log10(1e-4 / 0.5), abs=2.0)

@@ -227,7 +227,8 @@ class Ambience:
     ``n_fft``-point frame) describe its spectrum; ``level_dbfs`` is its mean power in dB
     relative to a full-scale sine's; ``speech_to_ambience_db`` the power of the sound
     frames above it; ``source`` says how it was found (``"pauses"`` or
-    ``"minimum statistics"``) and ``seconds`` how much ambience-only audio there was.
+    ``"minimum statistics"``) and ``seconds`` how much ambience-only audio there was;
+    ``frames`` marks those ambience-only frames (one bool per :data:`FRAME_S`).
     """
 
     freqs: np.ndarray

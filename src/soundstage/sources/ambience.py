@@ -15,7 +15,7 @@ Two ways, in order of preference:
   FFT grid.
 
 Both return the ambience at a chosen mean power (:func:`set_level`, dB relative to a
-full-scale sine).
+full-scale sine). :func:`resynthesize` picks between them for a recording.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from soundstage.acoustics.blind import FRAME_S, Ambience, ambience
 from soundstage.errors import InvalidAudioError
 
 #: Shortest ambience stretch reused by the loop (s).
@@ -101,3 +102,18 @@ def noise_from_psd(freqs: np.ndarray, psd: np.ndarray, n_samples: int, sr: int, 
     grid = np.fft.rfftfreq(n_samples, 1.0 / sr)
     shaped = np.fft.irfft(white * np.sqrt(np.interp(grid, freqs, psd)), n=n_samples)
     return shaped
+
+
+def resynthesize(x: np.ndarray, sr: int, n_samples: int, *, seed: int = 0) -> tuple[np.ndarray, Ambience]:
+    """The ambience of recording ``x`` (mono) made ``n_samples`` long at its measured level, and the measurement.
+
+    Loops the recording's ambience-only stretches when it has any of at least
+    :data:`MIN_SEGMENT_S`, otherwise shapes noise with its minimum-statistics spectrum.
+    """
+    amb = ambience(x, sr)
+    if not np.isfinite(amb.level_dbfs):
+        raise InvalidAudioError("the recording has no measurable ambience (digital silence between sounds)")
+    hop = int(round(FRAME_S * sr))
+    segments = segments_from_mask(np.asarray(x, dtype=np.float64), amb.frames, hop, sr) if amb.source == "pauses" else []
+    out = loop_ambience(segments, n_samples, sr, seed=seed) if segments else noise_from_psd(amb.freqs, amb.psd, n_samples, sr, seed=seed)
+    return set_level(out, amb.level_dbfs), amb
