@@ -19,7 +19,9 @@ RMSE and MSE (s, s^2), Pearson correlation and the median relative error, with t
 peer measured in the same run: the leave-one-room-out mean of the true T30s (what one
 knows without listening); the ratio is soundstage's RMSE over the peer's. Anchors from
 the ACE challenge (Eaton et al. 2016, on ACE data, not this data): CNN MSE 0.0384,
-CRNN MSE 0.0206 s^2, bias -0.049 s, correlation 0.917. The real-time factor of
+CRNN MSE 0.0206 s^2, bias -0.049 s, correlation 0.917. The DRR prior of the blind
+broadband T60 (:func:`soundstage.acoustics.blind.blind_drr`) is scored against each
+response's measured DRR, with the leave-one-room-out mean DRR as its peer. The real-time factor of
 ``blind_profile`` on 10 s of speech is timed too.
 
     .venv/bin/python benchmarks/blind.py [--json] [--plot PATH | --no-plot]
@@ -39,15 +41,14 @@ from scipy.signal import fftconvolve
 from common import best_of, fmt, output_options, progress, report, save_figure, table
 from real_rirs import find_rirs
 from soundstage.acoustics.analysis import analyze
-from soundstage.acoustics.blind import BROADBAND_BANDS, blind_profile, blind_t60
+from soundstage.acoustics.blind import BROADBAND_BANDS, blind_drr, blind_profile, blind_t60
 from soundstage.dsp.resample import resample
 from soundstage.io.audio import read_audio
+from soundstage.pipelines.eval_stylize import speech_talks
 
 SR = 16000
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 MEASURES: tuple[str, ...] = ("broadband", "500", "1000", "2000")
-#: Speech recordings: runs of this many consecutive files of ``speech/``.
-FILES_PER_RECORDING = 3
 
 
 def _mono16k(path: Path) -> np.ndarray:
@@ -58,14 +59,8 @@ def _mono16k(path: Path) -> np.ndarray:
 
 
 def speech_recordings(folder: Path) -> list[np.ndarray]:
-    """Clean speech recordings: consecutive files of ``folder``, peak-normalized, 0.3 s apart."""
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".wav", ".ogg", ".flac"))
-    gap = np.zeros(int(0.3 * SR))
-    out = []
-    for k in range(0, len(files) - FILES_PER_RECORDING + 1, FILES_PER_RECORDING):
-        parts = [_mono16k(p) for p in files[k : k + FILES_PER_RECORDING]]
-        out.append(np.concatenate([np.concatenate([p / np.abs(p).max(), gap]) for p in parts]))
-    return out
+    """Clean speech recordings: the talks of ``soundstage eval stylize`` (consecutive files, peak-normalized, 0.3 s apart)."""
+    return speech_talks(sorted(p for p in folder.iterdir() if p.suffix in (".wav", ".ogg", ".flac")))
 
 
 def truth(h: np.ndarray) -> dict[str, float]:
@@ -101,6 +96,15 @@ def run() -> dict[str, Any]:
         peer = np.array([np.mean([tt["true"][m] for tt in trials if tt["room"] != name]) for name in names])
         ours, base = scores(est, true), scores(peer, true)
         result["measures"][m] = {"soundstage": ours, "room_mean": base, "rmse_ratio": ours["rmse_s"] / base["rmse_s"]}
+    # DRR: the prior of the blind broadband T60 against each response's measured DRR
+    drr_true = {path.stem: float(analyze(h, SR).broadband["drr_db"]) for path, h in rooms}
+    true = np.array([drr_true[t["room"]] for t in trials])
+    est = np.array([blind_drr(t["blind"]["broadband"]) for t in trials])
+    peer = np.array([np.mean([v for name, v in drr_true.items() if name != t["room"]]) for t in trials])
+    ok = np.isfinite(est)
+    result["drr"] = {"n": int(ok.sum()), "mae_db": float(np.mean(np.abs(est - true)[ok])),
+                     "bias_db": float(np.mean((est - true)[ok])), "pearson": float(np.corrcoef(est[ok], true[ok])[0, 1]),
+                     "peer_mae_db": float(np.mean(np.abs(peer - true)))}
     wet = _mono16k(DATA / "rirs" / "geneticreverb_wet_speech_arthur_s1r4_ch1.wav")
     arthur = truth(_mono16k(DATA / "rirs" / "ir_arthur_s1r4_ch1.wav"))
     result["geneticreverb_wet_speech"] = {"true": arthur, "blind": {m: blind_t60(wet, SR)[m] for m in MEASURES}}
@@ -149,6 +153,10 @@ def print_report(result: dict[str, Any]) -> None:
     a = result["ami"]
     print(f"AMI meeting room (no response): blind T60 broadband {a['broadband']['t30']} s; "
           + ", ".join(f"{fc} Hz {b['t30']}" for fc, b in a["bands"].items()))
+    d = result["drr"]
+    print(f"DRR prior from the blind T60 against the measured DRR ({d['n']} trials): mean absolute error "
+          f"{d['mae_db']:.1f} dB, bias {d['bias_db']:+.1f} dB, r {d['pearson']:.2f}; peer (leave-one-room-out mean "
+          f"DRR) {d['peer_mae_db']:.1f} dB")
     print(f"real-time factor of blind_profile on 10 s: {result['rtf_10s']:.3f}")
 
 

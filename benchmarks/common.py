@@ -151,3 +151,13 @@ def report(result: Any, as_json: bool, print_report: Callable[[Any], None]) -> i
     else:
         print_report(result)
     return 0
+
+
+def repeats_main(doc: str, run: Callable[[int], Any], print_report: Callable[[Any], None],
+                 argv: list[str] | None = None) -> int:
+    """The command line of a timing benchmark with only ``--repeats`` and ``--json``: run it and report."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    output_options(parser)
+    args = parser.parse_args(argv)
+    return report(run(args.repeats), args.json, print_report)

@@ -16,7 +16,6 @@ for the 2-core CI machine's numbers).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import best_of, fmt, output_options, pass_fail, report, table
+from common import best_of, fmt, pass_fail, repeats_main, table
 
 ROOT = Path(__file__).resolve().parents[1]
 NYU = ROOT / ".." / "shared" / "data" / "rgbd" / "nyu_metric3d"
@@ -123,11 +122,7 @@ def print_report(r: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeats", type=int, default=3)
-    output_options(p)
-    args = p.parse_args(argv)
-    return report(run(args.repeats), args.json, print_report)
+    return repeats_main(__doc__, run, print_report, argv)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ def _cmd_analyze_blind(args: argparse.Namespace) -> int:
     fmt = lambda v: "    -" if v is None else f"{v:5.2f}"  # noqa: E731
     print("blind T60 (s): " + "  ".join(f"{fc} Hz {fmt(b['t30'])}" for fc, b in data["bands"].items())
           + f"  broadband {fmt(data['broadband']['t30'])}")
+    print(f"DRR prior from the T60: {fmt(data['broadband']['drr_db'])} dB")
     amb = data["ambience"]
     print(f"ambience: {amb['level_dbfs']} dBFS ({amb['source']}, {amb['seconds']} s), "
           f"speech to ambience {amb['speech_to_ambience_db']} dB; sound in {100 * data['speech_fraction']:.0f} % of the frames")
@@ -234,6 +235,52 @@ def _cmd_eval_inpaint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_stylize(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.stylize import stylize
+
+    result = stylize(args.input, args.reference, args.output, method=args.method, ambience=not args.no_ambience,
+                     tail=args.tail, dereverb=args.dereverb, visual_only=args.visual_only, depth=args.depth,
+                     intrinsics=args.intrinsics, depth_scale=args.depth_scale, allow_clipped=args.allow_clipped,
+                     seed=args.seed, plot=args.plot)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    ref = result.stylized.reference
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    print(f"{result.path}: {result.duration:.2f} s at {result.sr} Hz ({result.method}, reference: {result.reference_kind})")
+    print("  room T60 (s): " + "  ".join(f"{fc}:{fmt(b['t30'])}" for fc, b in ref["bands"].items())
+          + f"; DRR {fmt(ref['broadband']['drr_db'])} dB")
+    if "ambience" in ref and result.stylized.ambience_gain is not None:
+        amb = ref["ambience"]
+        print(f"  ambience {amb['level_dbfs']} dBFS ({amb['source']}), speech to ambience {amb['speech_to_ambience_db']} dB")
+    for note in result.stylized.notes:
+        print(f"  {note}")
+    for f in result.files[1:]:
+        print(f"  wrote {f}")
+    return 0
+
+
+def _cmd_eval_stylize(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.eval_stylize import SYSTEMS, evaluate, format_table, plot_scores
+    from soundstage.pipelines.room import check_plot_path
+
+    check_plot_path(args.plot)
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else list(SYSTEMS)
+    result = evaluate(args.data, systems=systems, limit=args.limit, seed=args.seed)
+    return _show_scores(result, args, plot_scores, format_table)
+
+
+def _show_scores(result: dict, args: argparse.Namespace, plot_scores, format_table) -> int:
+    """Draw ``--plot``, then print the scores as JSON (``--json``) or as a table."""
+    if args.plot:
+        plot_scores(result, args.plot)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(format_table(result))
+    return 0
+
+
 def _cmd_eval_speak(args: argparse.Namespace) -> int:
     from soundstage.pipelines.eval_speak import BUILTIN_SYSTEMS, evaluate, format_table, plot_scores, split_rows
     from soundstage.pipelines.room import check_plot_path
@@ -258,13 +305,7 @@ def _cmd_eval_speak(args: argparse.Namespace) -> int:
         predictors = {name: load_predictor(ckpt) for name, ckpt in models.items()}
     result = evaluate(args.data, split=args.split, limit=args.limit, systems=systems, predictors=predictors,
                       speech=args.speech, mean_from=args.mean_from)
-    if args.plot:
-        plot_scores(result, args.plot)
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    print(format_table(result))
-    return 0
+    return _show_scores(result, args, plot_scores, format_table)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,6 +406,29 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument("--json", action="store_true", help="print the result as JSON")
     inp.set_defaults(func=_cmd_inpaint)
 
+    sty = sub.add_parser("stylize", help="re-record speech in the room and background of a reference clip")
+    sty.add_argument("input", help="speech to stylize (audio file)")
+    sty.add_argument("--reference", required=True,
+                     help="a recording from the target scene: audio, video (its audio track) or, with --visual-only, "
+                          "a picture or video frame")
+    sty.add_argument("-o", "--output", required=True, help="output audio file")
+    sty.add_argument("--method", default="dsp", choices=("dsp",), help="dsp: blind room estimate + synthesized "
+                                                                        "response + looped ambience (default)")
+    sty.add_argument("--no-ambience", action="store_true", help="leave the reference's background out")
+    sty.add_argument("--tail", action="store_true", help="keep the reverberation tail after the input ends")
+    sty.add_argument("--dereverb", default="auto", choices=("auto", "on", "off"),
+                     help="WPE dereverberation of the input first (auto: when its blind T60 is above 0.3 s)")
+    sty.add_argument("--visual-only", action="store_true",
+                     help="take the room from the reference picture (scene layer physics), no ambience")
+    sty.add_argument("--depth", help="depth map of the reference picture (with --visual-only)")
+    sty.add_argument("--intrinsics", help="fx,fy,cx,cy of the reference picture in pixels")
+    sty.add_argument("--depth-scale", type=float, help="stored depth units per metre (default 1000)")
+    sty.add_argument("--allow-clipped", action="store_true", help="stylize a clipped input instead of refusing it")
+    sty.add_argument("--seed", type=int, default=0, help="seed of the response's noise and the ambience loop")
+    sty.add_argument("--plot", help="spectrograms of the reference, the input and the output (PNG)")
+    sty.add_argument("--json", action="store_true", help="print the reference profile and what was done as JSON")
+    sty.set_defaults(func=_cmd_stylize)
+
     ev = sub.add_parser("eval", help="evaluate a job on a dataset")
     ev_sub = ev.add_subparsers(dest="job", required=True)
     evi = ev_sub.add_parser("inpaint", help="PESQ, STOI, LSD and log-mel L1 per model and gap length")
@@ -392,6 +456,15 @@ def build_parser() -> argparse.ArgumentParser:
     evs.add_argument("--plot", help="write a bar chart of RTE and MCD per system (.png, .pdf, .svg)")
     evs.add_argument("--json", action="store_true", help='print JSON: {system: {"rte_s", "mcd_db", "n", ...}}')
     evs.set_defaults(func=_cmd_eval_speak)
+    est = ev_sub.add_parser("stylize", help="stylization against true re-recordings built from real responses, "
+                                            "speech and ambience")
+    est.add_argument("--data", required=True, help="folder with speech/, rirs/ and ambient/ (like ../shared/data)")
+    est.add_argument("--systems", help="comma-separated subset of none,generic-reverb,dsp,true-room (default all)")
+    est.add_argument("--limit", type=int, help="score only the first N items")
+    est.add_argument("--seed", type=int, default=0)
+    est.add_argument("--plot", help="bar chart of the median of each metric per system (PNG)")
+    est.add_argument("--json", action="store_true", help="print JSON")
+    est.set_defaults(func=_cmd_eval_stylize)
     return parser
 
 

@@ -135,7 +135,8 @@ def plot_spectrograms(
     from soundstage.dsp.spectral import stft
 
     plt = _pyplot()
-    fig, axes = plt.subplots(len(signals), 1, figsize=(9, 3 * len(signals)), squeeze=False, sharex=True,
+    same = len({np.asarray(s).size for s in signals}) == 1
+    fig, axes = plt.subplots(len(signals), 1, figsize=(9, 3 * len(signals)), squeeze=False, sharex=same,
                              layout="constrained")
     specs = [20 * np.log10(np.abs(stft(np.asarray(s, dtype=np.float32).ravel(), n_fft=512, hop=128)) + 1e-7) for s in signals]
     top = max(float(s.max()) for s in specs)

@@ -112,8 +112,8 @@ def test_resynthesize_loops_the_pauses_at_the_measured_level():
     from soundstage.sources.ambience import resynthesize
 
     noise = 0.01 * brown(12 * SR, 3)
-    out, amb = resynthesize(_talk_over(noise, 1), SR, 20 * SR, seed=0)
-    assert amb.source == "pauses" and out.shape == (20 * SR,)
+    out, amb, how = resynthesize(_talk_over(noise, 1), SR, 20 * SR, seed=0)
+    assert amb.source == "pauses" and how == "loop" and out.shape == (20 * SR,)
     true_db = 10 * np.log10(np.mean(noise**2) / 0.5)
     assert 10 * np.log10(np.mean(out**2) / 0.5) == pytest.approx(true_db, abs=1.0)
     f, p_out = welch(out, SR, nperseg=2048)
@@ -129,6 +129,16 @@ def test_resynthesize_without_pauses_shapes_noise():
     t = np.arange(8 * SR) / SR
     f = 200 * 20 ** np.abs(((t / 0.5) % 2) - 1)
     glide = 0.3 * np.sin(2 * np.pi * np.cumsum(f) / SR) * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t))
-    out, amb = resynthesize(glide + noise, SR, 5 * SR, seed=1)
-    assert amb.source == "minimum statistics"
+    out, amb, how = resynthesize(glide + noise, SR, 5 * SR, seed=1)
+    assert amb.source == "minimum statistics" and how == "shaped noise"
     assert 10 * np.log10(np.mean(out**2) / 0.5) == pytest.approx(10 * np.log10(1e-4 / 0.5), abs=2.0)
+
+
+def test_resynthesize_shapes_noise_when_the_pauses_are_too_short_to_loop():
+    from soundstage.sources.ambience import MIN_LOOP_S, noise_from_psd, resynthesize, set_level
+
+    noise = 0.01 * brown(4 * SR, 5)
+    x = _talk_over(noise, 2, pauses=(0.25, 0.35))
+    out, amb, how = resynthesize(x, SR, 6 * SR, seed=3)
+    assert amb.source == "pauses" and amb.seconds < MIN_LOOP_S and how == "shaped noise"
+    np.testing.assert_allclose(out, set_level(noise_from_psd(amb.freqs, amb.psd, 6 * SR, SR, seed=3), amb.level_dbfs))

@@ -15,7 +15,9 @@ Two ways, in order of preference:
   FFT grid.
 
 Both return the ambience at a chosen mean power (:func:`set_level`, dB relative to a
-full-scale sine). :func:`resynthesize` picks between them for a recording.
+full-scale sine). :func:`resynthesize` picks between them for a recording: the loop when
+the recording has at least :data:`MIN_LOOP_S` of ambience-only stretches (a shorter loop
+repeats audibly), shaped noise otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from soundstage.errors import InvalidAudioError
 
 #: Shortest ambience stretch reused by the loop (s).
 MIN_SEGMENT_S: float = 0.2
+#: Least ambience-only material (s) that :func:`resynthesize` loops; with less it shapes noise.
+MIN_LOOP_S: float = 3.0
 #: Equal-power crossfade at every join (s).
 CROSSFADE_S: float = 0.05
 
@@ -104,16 +108,21 @@ def noise_from_psd(freqs: np.ndarray, psd: np.ndarray, n_samples: int, sr: int, 
     return shaped
 
 
-def resynthesize(x: np.ndarray, sr: int, n_samples: int, *, seed: int = 0) -> tuple[np.ndarray, Ambience]:
-    """The ambience of recording ``x`` (mono) made ``n_samples`` long at its measured level, and the measurement.
+def resynthesize(x: np.ndarray, sr: int, n_samples: int, *, seed: int = 0) -> tuple[np.ndarray, Ambience, str]:
+    """The ambience of recording ``x`` (mono) made ``n_samples`` long at its measured level, the measurement, and how.
 
-    Loops the recording's ambience-only stretches when it has any of at least
-    :data:`MIN_SEGMENT_S`, otherwise shapes noise with its minimum-statistics spectrum.
+    Loops the recording's ambience-only stretches of at least :data:`MIN_SEGMENT_S` when
+    they add up to :data:`MIN_LOOP_S` (``"loop"``); otherwise (a shorter loop repeats
+    audibly, and a recording without pauses has none) shapes noise with the measured
+    spectrum (``"shaped noise"``).
     """
     amb = ambience(x, sr)
     if not np.isfinite(amb.level_dbfs):
         raise InvalidAudioError("the recording has no measurable ambience (digital silence between sounds)")
     hop = int(round(FRAME_S * sr))
     segments = segments_from_mask(np.asarray(x, dtype=np.float64), amb.frames, hop, sr) if amb.source == "pauses" else []
-    out = loop_ambience(segments, n_samples, sr, seed=seed) if segments else noise_from_psd(amb.freqs, amb.psd, n_samples, sr, seed=seed)
-    return set_level(out, amb.level_dbfs), amb
+    if sum(s.size for s in segments) >= MIN_LOOP_S * sr:
+        out, how = loop_ambience(segments, n_samples, sr, seed=seed), "loop"
+    else:
+        out, how = noise_from_psd(amb.freqs, amb.psd, n_samples, sr, seed=seed), "shaped noise"
+    return set_level(out, amb.level_dbfs), amb, how
