@@ -241,14 +241,15 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     result = stylize(args.input, args.reference, args.output, method=args.method, ambience=not args.no_ambience,
                      tail=args.tail, dereverb=args.dereverb, visual_only=args.visual_only, depth=args.depth,
                      intrinsics=args.intrinsics, depth_scale=args.depth_scale, allow_clipped=args.allow_clipped,
-                     seed=args.seed, plot=args.plot)
+                     seed=args.seed, plot=args.plot, checkpoint=args.checkpoint)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
     ref = result.stylized.reference
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     print(f"{result.path}: {result.duration:.2f} s at {result.sr} Hz ({result.method}, reference: {result.reference_kind})")
-    print("  room T60 (s): " + "  ".join(f"{fc}:{fmt(b['t30'])}" for fc, b in ref["bands"].items())
+    print(("  reference T60 (s): " if result.stylized.response is None else "  room T60 (s): ")
+          + "  ".join(f"{fc}:{fmt(b['t30'])}" for fc, b in ref["bands"].items())
           + f"; DRR {fmt(ref['broadband']['drr_db'])} dB")
     if "ambience" in ref and result.stylized.ambience_gain is not None:
         amb = ref["ambience"]
@@ -260,13 +261,27 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named_checkpoints(texts: list[str] | None, taken: Sequence[str]) -> dict[str, str]:
+    """``--model NAME=CHECKPOINT`` options as ``{name: checkpoint}``; names must be new and not in ``taken``."""
+    models: dict[str, str] = {}
+    for text in texts or []:
+        name, sep, ckpt = text.partition("=")
+        name, ckpt = name.strip(), ckpt.strip()
+        if not sep or not name or not ckpt or name in taken or name in models:
+            raise SoundstageError(f"--model {text!r} must look like NAME=CHECKPOINT with a new name other than "
+                                  f"{', '.join(taken)}")
+        models[name] = ckpt
+    return models
+
+
 def _cmd_eval_stylize(args: argparse.Namespace) -> int:
     from soundstage.pipelines.eval_stylize import SYSTEMS, evaluate, format_table, plot_scores
     from soundstage.pipelines.room import check_plot_path
 
     check_plot_path(args.plot)
-    systems = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else list(SYSTEMS)
-    result = evaluate(args.data, systems=systems, limit=args.limit, seed=args.seed)
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems is not None else list(SYSTEMS)
+    models = _named_checkpoints(args.model, SYSTEMS)
+    result = evaluate(args.data, systems=systems, models=models, limit=args.limit, seed=args.seed)
     return _show_scores(result, args, plot_scores, format_table)
 
 
@@ -285,14 +300,7 @@ def _cmd_eval_speak(args: argparse.Namespace) -> int:
     from soundstage.pipelines.eval_speak import BUILTIN_SYSTEMS, evaluate, format_table, plot_scores, split_rows
     from soundstage.pipelines.room import check_plot_path
 
-    models: dict[str, str] = {}
-    for text in args.model or []:
-        name, sep, ckpt = text.partition("=")
-        name, ckpt = name.strip(), ckpt.strip()
-        if not sep or not name or not ckpt or name in BUILTIN_SYSTEMS or name in models:
-            raise SoundstageError(f"--model {text!r} must look like NAME=CHECKPOINT with a new name other than "
-                                  f"{', '.join(BUILTIN_SYSTEMS)}")
-        models[name] = ckpt
+    models = _named_checkpoints(args.model, BUILTIN_SYSTEMS)
     systems = list(BUILTIN_SYSTEMS)
     if args.systems is not None:
         systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -412,8 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a recording from the target scene: audio, video (its audio track) or, with --visual-only, "
                           "a picture or video frame")
     sty.add_argument("-o", "--output", required=True, help="output audio file")
-    sty.add_argument("--method", default="dsp", choices=("dsp",), help="dsp: blind room estimate + synthesized "
-                                                                        "response + looped ambience (default)")
+    sty.add_argument("--method", default="dsp", choices=("dsp", "diffusion"),
+                     help="dsp: blind room estimate + synthesized response + the reference's ambience (default); "
+                          "diffusion: the learned stylizer of --checkpoint")
+    sty.add_argument("--checkpoint", help="stylizer checkpoint for --method diffusion (recipes/stylize/train.py)")
     sty.add_argument("--no-ambience", action="store_true", help="leave the reference's background out")
     sty.add_argument("--tail", action="store_true", help="keep the reverberation tail after the input ends")
     sty.add_argument("--dereverb", default="auto", choices=("auto", "on", "off"),
@@ -460,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "speech and ambience")
     est.add_argument("--data", required=True, help="folder with speech/, rirs/ and ambient/ (like ../shared/data)")
     est.add_argument("--systems", help="comma-separated subset of none,generic-reverb,dsp,true-room (default all)")
+    est.add_argument("--model", action="append", metavar="NAME=CHECKPOINT",
+                     help="also score a stylizer checkpoint (recipes/stylize/train.py) as system NAME; repeatable")
     est.add_argument("--limit", type=int, help="score only the first N items")
     est.add_argument("--seed", type=int, default=0)
     est.add_argument("--plot", help="bar chart of the median of each metric per system (PNG)")

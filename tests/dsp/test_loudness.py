@@ -62,3 +62,14 @@ def test_match_loudness_and_silence():
         match_loudness(np.zeros(16000), 16000, -20.0)
     with pytest.raises(InvalidAudioError, match="at least 0.4 s"):
         integrated_loudness(np.ones(100), 16000)
+
+
+def test_active_power_leaves_the_pauses_out():
+    from soundstage.dsp.loudness import active_power
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t)
+    talk = np.concatenate([tone, np.zeros(sr), tone, 1e-5 * np.ones(sr)])  # pauses: silence and a 80 dB lower hum
+    assert active_power(talk, sr) == pytest.approx(0.125, rel=1e-3)  # the tone's power, pauses ignored
+    assert active_power(np.zeros(sr), sr) == 0.0

@@ -34,13 +34,7 @@ CAPTIONS = ["A small square room with a carpeted floor, brick walls and a plaste
             "the camera.", "A large rectangular room with a wooden floor, glass walls and a concrete ceiling."]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and the test machine's cores are shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _batch(n=3, size=32, seed=0):

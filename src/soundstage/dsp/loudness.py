@@ -9,6 +9,9 @@ transform (RBJ cookbook forms). The mean square of each channel is taken over 40
 blocks overlapping by 75 %, weighted per channel (1 for front channels, 1.41 for
 surrounds), and gated: blocks below -70 LUFS are dropped, then blocks more than 10 LU
 below the loudness of those left. Loudness = -0.691 + 10 log10(sum of weighted means).
+
+:func:`active_power` is a simpler level of speech alone: the mean power of its 20 ms
+frames within 30 dB of the loudest one (pauses left out, as in ITU-T P.56's active level).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from scipy.signal import lfilter
 
 from soundstage.errors import InvalidAudioError
 
+#: Frames (s) and range (dB below the loudest frame) of :func:`active_power`.
+ACTIVE_FRAME_S: float = 0.02
+ACTIVE_RANGE_DB: float = 30.0
 #: Block length (s) and overlap of the gating blocks.
 BLOCK_S: float = 0.4
 OVERLAP: float = 0.75
@@ -91,3 +97,16 @@ def match_loudness(x: np.ndarray, sr: int, target_lufs: float) -> tuple[np.ndarr
         raise InvalidAudioError("cannot match the loudness of a signal below the -70 LUFS gate (silence)")
     gain_db = target_lufs - current
     return np.asarray(x, dtype=np.float64) * 10 ** (gain_db / 20), gain_db
+
+
+def active_power(x: np.ndarray, sr: int) -> float:
+    """Mean power of the mono signal's :data:`ACTIVE_FRAME_S` frames within :data:`ACTIVE_RANGE_DB` of the loudest; 0 for silence."""
+    a = np.asarray(x, dtype=np.float64).ravel()
+    frame = max(1, int(round(ACTIVE_FRAME_S * sr)))
+    n = a.size // frame
+    if n == 0:
+        return float(np.mean(a**2)) if a.size else 0.0
+    p = (a[: n * frame] ** 2).reshape(n, frame).mean(axis=1)
+    if p.max() <= 0:
+        return 0.0
+    return float(p[p >= p.max() * 10 ** (-ACTIVE_RANGE_DB / 10)].mean())

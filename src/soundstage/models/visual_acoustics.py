@@ -55,7 +55,6 @@ target statistics, training record); nothing is ever unpickled.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -67,15 +66,13 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from soundstage.acoustics.air import air_energy_coefficient
 from soundstage.acoustics.from_profile import PROFILE_BANDS, T30_RANGE, vector_to_spec
 from soundstage.constants import DECAY_60DB, OCTAVE_BANDS, SPEED_OF_SOUND
 from soundstage.errors import FileFormatError, InvalidImageError, SoundstageError
-from soundstage.io.atomic import atomic_write
+from soundstage.models.checkpoint import read_checkpoint, write_checkpoint
 
 __all__ = ["MAX_TOKENS", "Predictor", "VisualAcousticsNet", "build_vocab", "caption_terms", "encode_captions",
            "caption_absorption", "load_checkpoint", "load_predictor", "prepare_inputs", "room_ratio",
@@ -406,13 +403,6 @@ class VisualAcousticsNet(nn.Module):
         return (out, info) if details else out
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
-    p = Path(path)
-    if p.suffix in (".safetensors", ".json"):
-        p = p.with_suffix("")
-    return Path(f"{p}.safetensors"), Path(f"{p}.json")
-
-
 def save_checkpoint(model: VisualAcousticsNet, path: str | Path, config: Mapping[str, Any],
                     record: Mapping[str, Any]) -> tuple[Path, Path]:
     """Write ``path.safetensors`` (weights) and ``path.json`` atomically; returns both paths.
@@ -428,34 +418,22 @@ def save_checkpoint(model: VisualAcousticsNet, path: str | Path, config: Mapping
         raise SoundstageError(f"checkpoint config lacks {sorted(need)}; expected vocab, target_mean and target_std")
     if model.use_caption and len(config["vocab"]) != model.arch["vocab_size"]:
         raise SoundstageError(f"vocab has {len(config['vocab'])} terms; the model expects {model.arch['vocab_size']}")
-    doc = {"format": FORMAT, "version": 1, "model": model.arch, "max_tokens": MAX_TOKENS, **dict(config),
-           "trained_on": dict(record)}
-    text = json.dumps(doc, indent=1, default=float)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    weights, meta = _paths(path)
-    atomic_write(weights, lambda tmp: save_file(state, str(tmp), metadata={"format": FORMAT}))
-    atomic_write(meta, lambda tmp: tmp.write_text(text))
-    return weights, meta
+    return write_checkpoint(model, path, {"format": FORMAT, "version": 1, "model": model.arch, "max_tokens": MAX_TOKENS,
+                                          **dict(config), "trained_on": dict(record)})
 
 
 def load_checkpoint(path: str | Path) -> tuple[VisualAcousticsNet, dict[str, Any]]:
     """The model (eval mode) and JSON config saved by :func:`save_checkpoint` (safetensors + JSON only)."""
-    weights, meta = _paths(path)
-    if not (weights.is_file() and meta.is_file()):
-        raise FileFormatError(f"no visual-acoustics checkpoint at '{weights.with_suffix('')}' (expected "
-                              f"{weights.name} and {meta.name}); {TRAIN_HINT}")
+    state, config = read_checkpoint(path, FORMAT, "visual-acoustics", TRAIN_HINT)
     try:
-        config = json.loads(meta.read_text())
-        if config.get("format") != FORMAT:
-            raise ValueError(f"format is {config.get('format')!r}, not {FORMAT!r}")
         model = VisualAcousticsNet(**{k: config["model"][k] if k in config["model"] else ARCH_DEFAULTS[k]
                                       for k in ARCH_KEYS})
-        model.load_state_dict(load_file(str(weights)))
+        model.load_state_dict(state)
         for key in ("target_mean", "target_std"):
             if np.shape(config[key]) != (8,):
                 raise ValueError(f"{key} must hold 8 numbers")
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
-        raise FileFormatError(f"cannot read visual-acoustics checkpoint '{weights.with_suffix('')}': {exc}; "
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise FileFormatError(f"cannot read visual-acoustics checkpoint '{path}': {exc}; "
                               "expected files written by save_checkpoint") from exc
     return model.eval(), config
 

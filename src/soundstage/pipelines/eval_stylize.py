@@ -20,14 +20,16 @@ to the reference's integrated loudness, as the systems' outputs are. References 
 Systems: ``none`` (the input, loudness-matched), ``generic-reverb`` (a fixed 0.5 s,
 0 dB-DRR room, no ambience), ``dsp`` (:func:`soundstage.pipelines.stylize.stylize_signal`)
 and ``true-room`` (the DSP path given the true response instead of the estimated one:
-what perfect room estimation would reach).
+what perfect room estimation would reach); learned stylizers given as ``models``.
 
 Metrics, per item, then summarized over items:
 
 * ``rt60_rel_err``: |blind T60 of the output - true T30 of the response| / true T30
   (T30 as in ``benchmarks/blind.py``: median of the 500 Hz-2 kHz bands);
-* ``drr_err_db``: |DRR of the response the system applied - true DRR| (the ISO 3382
-  analysis of both; ``none`` applies no response and has no DRR);
+* ``drr_err_db``: |DRR of the system's effective response - true DRR|: the output
+  deconvolved by the input (:func:`effective_response`, Wiener-regularized, as long as the
+  true response), so that every system, learned ones and ``none`` included, is measured
+  the same way from what it outputs (the ISO 3382 analysis of both responses);
 * ``ambience_lsd_db``: log-spectral distance between the output's and the truth's mean
   power spectra over the truth's non-speech frames (its reverberant speech at least 10 dB
   below its ambience);
@@ -48,12 +50,12 @@ from soundstage.acoustics.analysis import analyze
 from soundstage.acoustics.blind import BROADBAND_BANDS, blind_t60
 from soundstage.acoustics.from_profile import PROFILE_BANDS, synthesize_from_spec
 from soundstage.dsp.convolve import fft_convolve
-from soundstage.dsp.loudness import integrated_loudness
+from soundstage.dsp.loudness import active_power, integrated_loudness
 from soundstage.dsp.spectral import stft
 from soundstage.errors import FileFormatError, InvalidAudioError
 from soundstage.io.audio import as_2d, read_audio
 from soundstage.metrics.speech import logmel_l1, stoi
-from soundstage.pipelines.stylize import reference_profile, stylize_signal
+from soundstage.pipelines.stylize import learned_stylize, reference_profile, stylize_signal
 from soundstage.speech.features import HOP, N_FFT, log_mel
 
 SR = 16000
@@ -68,6 +70,8 @@ REFERENCE_PEAK = 0.5
 PAD_S = (0.5, 1.0)
 #: The generic reverb: the same room for every reference.
 GENERIC_SPEC = {"t30": {str(fc): 0.5 for fc in PROFILE_BANDS}, "drr_db": 0.0, "direct_delay_s": 0.0}
+#: Regularization of the deconvolution that recovers a system's effective response (re the median input power).
+DECONV_REG: float = 1e-2
 #: Non-speech frames: the truth's reverberant speech this far (dB) below its ambience.
 QUIET_DB = 10.0
 METRICS = ("rt60_rel_err", "drr_err_db", "ambience_lsd_db", "logmel_l1", "stoi")
@@ -103,14 +107,6 @@ def true_t30(h: np.ndarray) -> float:
     return float(np.median([bands[fc]["t30"] for fc in BROADBAND_BANDS]))
 
 
-def active_power(x: np.ndarray) -> float:
-    """Mean power of the 20 ms frames within 30 dB of the loudest one."""
-    frame = int(0.02 * SR)
-    n = x.size // frame
-    p = (x[: n * frame] ** 2).reshape(n, frame).mean(axis=1)
-    return float(p[p >= 1e-3 * p.max()].mean())
-
-
 def _stretch(x: np.ndarray, n: int, from_end: bool) -> np.ndarray:
     x = np.resize(x, max(n, x.size))
     return x[-n:] if from_end else x[:n]
@@ -118,7 +114,7 @@ def _stretch(x: np.ndarray, n: int, from_end: bool) -> np.ndarray:
 
 def _mix(wet: np.ndarray, amb: np.ndarray, level_db: float) -> tuple[np.ndarray, np.ndarray]:
     """``wet`` and ``amb`` scaled so that active speech is ``level_db`` above the ambience's mean power."""
-    g = math.sqrt(active_power(wet) / 10 ** (level_db / 10) / float(np.mean(amb**2)))
+    g = math.sqrt(active_power(wet, SR) / 10 ** (level_db / 10) / float(np.mean(amb**2)))
     return wet, g * amb
 
 
@@ -178,38 +174,54 @@ def _drr(h: np.ndarray) -> float:
     return float(analyze(h, SR).broadband["drr_db"])
 
 
-def _outputs(item: dict[str, Any], systems: list[str], seed: int) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+def effective_response(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` samples of the response taking ``x`` to ``y``, by Wiener-regularized deconvolution.
+
+    ``H = Y conj(X) / (|X|^2 + DECONV_REG * median |X|^2)``: exact where the input has
+    energy, damped where it has none; anything in ``y`` not made from ``x`` (the
+    ambience) spreads as low-level noise over the estimate.
+    """
+    size = 1 << int(math.ceil(math.log2(x.size + y.size)))
+    spec_x, spec_y = np.fft.rfft(x, size), np.fft.rfft(y, size)
+    power = np.abs(spec_x) ** 2
+    return np.fft.irfft(spec_y * np.conj(spec_x) / (power + DECONV_REG * np.median(power)), size)[:n]
+
+
+def _outputs(item: dict[str, Any], systems: list[str], models: dict[str, str], seed: int) -> dict[str, np.ndarray]:
     x, ref = item["input"], item["reference"]
     target = integrated_loudness(ref, SR)
-    out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-    profile = reference_profile(ref, SR) if {"dsp", "true-room"} & set(systems) else None
+    out: dict[str, np.ndarray] = {}
+    profile = reference_profile(ref, SR) if ({"dsp", "true-room"} & set(systems)) or models else None
     for name in systems:
         if name == "none":
-            out[name] = (x * 10 ** ((target - integrated_loudness(x, SR)) / 20), None)
+            out[name] = x * 10 ** ((target - integrated_loudness(x, SR)) / 20)
         elif name == "generic-reverb":
             h = synthesize_from_spec(GENERIC_SPEC, sr=SR, seed=seed).astype(np.float64)
             y = fft_convolve(x[None], h[None])[0][: x.size]
-            out[name] = (y * 10 ** ((target - integrated_loudness(y, SR)) / 20), h)
+            out[name] = y * 10 ** ((target - integrated_loudness(y, SR)) / 20)
         else:
             r = stylize_signal(x, SR, ref, seed=seed, profile=profile,
                                response=item["response"] if name == "true-room" else None)
-            out[name] = (r.audio.astype(np.float64), r.response)
+            out[name] = r.audio.astype(np.float64)
+    for name, checkpoint in models.items():
+        out[name] = learned_stylize(x, SR, ref, checkpoint=checkpoint, seed=seed, profile=profile).audio.astype(np.float64)
     return out
 
 
-def score_item(item: dict[str, Any], systems: list[str], seed: int = 0) -> dict[str, dict[str, float]]:
-    """Every metric of every system on one item."""
+def score_item(item: dict[str, Any], systems: list[str], seed: int = 0,
+               models: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
+    """Every metric of every system (and learned model) on one item."""
     truth = item["truth"]
     t30 = true_t30(item["response"])
     drr = _drr(item["response"])
     quiet = _quiet_frames(item["truth_speech"], item["truth_ambience"])
     ref_mel = log_mel(truth)
     scores = {}
-    for name, (y, h) in _outputs(item, systems, seed).items():
+    for name, y in _outputs(item, systems, dict(models or {}), seed).items():
         est = blind_t60(y, SR)["broadband"]
         scores[name] = {
             "rt60_rel_err": abs(est - t30) / t30 if math.isfinite(est) else math.nan,
-            "drr_err_db": abs(_drr(h) - drr) if h is not None else math.nan,
+            "drr_err_db": abs(_drr(effective_response(item["input"], y, item["response"].size)) - drr),
             "ambience_lsd_db": ambience_lsd(truth, y, quiet),
             "logmel_l1": logmel_l1(ref_mel, log_mel(y)),
             "stoi": stoi(truth, y, SR),
@@ -228,17 +240,22 @@ def _summary(rows: list[dict[str, float]]) -> dict[str, Any]:
     return out
 
 
-def evaluate(data: str | Path, *, systems: list[str] | tuple[str, ...] = SYSTEMS, limit: int | None = None,
-             seed: int = 0, progress: bool = True) -> dict[str, dict[str, Any]]:
-    """``{system: {metric: mean, metric_median, metric_n, ..., "n"}}`` over the items of ``data``."""
-    systems = list(systems)
+def evaluate(data: str | Path, *, systems: list[str] | tuple[str, ...] = SYSTEMS, models: dict[str, str] | None = None,
+             limit: int | None = None, seed: int = 0, progress: bool = True) -> dict[str, dict[str, Any]]:
+    """``{system: {metric: mean, metric_median, metric_n, ..., "n"}}`` over the items of ``data``.
+
+    ``models`` maps names to stylizer checkpoints scored as further systems (the learned method).
+    """
+    systems, models = list(systems), dict(models or {})
     unknown = [s for s in systems if s not in SYSTEMS]
-    if unknown or not systems:
-        raise InvalidAudioError(f"unknown systems {unknown or systems}; expected some of {', '.join(SYSTEMS)}")
+    clash = [m for m in models if m in SYSTEMS or not m]
+    if unknown or clash or not (systems or models):
+        raise InvalidAudioError(f"unknown systems {unknown} or model names {clash} (empty or built-in); expected "
+                                f"systems among {', '.join(SYSTEMS)} and at least one system or model")
     items = build_items(data, limit)
-    rows: dict[str, list[dict[str, float]]] = {s: [] for s in systems}
+    rows: dict[str, list[dict[str, float]]] = {s: [] for s in systems + list(models)}
     for item in tqdm(items, desc="eval stylize", disable=not progress):
-        for name, s in score_item(item, systems, seed).items():
+        for name, s in score_item(item, systems, seed, models).items():
             rows[name].append(s)
     return {name: _summary(r) for name, r in rows.items()}
 

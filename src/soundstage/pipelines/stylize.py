@@ -23,6 +23,11 @@ The DSP method (``method="dsp"``), step by step:
 5. **Loudness**: the mix is scaled to the reference's integrated loudness, and down
    further only if its peak would pass :data:`PEAK` (``gain_db`` then says so).
 
+The learned method (``method="diffusion"``, :func:`learned_stylize`) generates the
+output's log-mel with the diffusion stylizer of :mod:`soundstage.models.stylization`
+conditioned on the reference's sound (and, for a video, its middle frame), then a
+waveform by Griffin-Lim; it applies no explicit response.
+
 ``visual_only=True`` takes the room from a picture instead (an image, or the middle frame
 of a video): the scene layer's physics response, as in ``soundstage speak``; no ambience,
 and the input's loudness is kept.
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +50,16 @@ import numpy as np
 from soundstage.acoustics.blind import blind_profile, blind_t60
 from soundstage.acoustics.from_profile import PROFILE_BANDS, synthesize_from_spec
 from soundstage.dsp.convolve import fft_convolve
-from soundstage.dsp.loudness import integrated_loudness
+from soundstage.dsp.loudness import active_power, integrated_loudness
 from soundstage.errors import InvalidAudioError, SoundstageError
 from soundstage.io.audio import as_2d, read_audio, write_audio
 
-METHODS = ("dsp",)
+METHODS = ("dsp", "diffusion")
+#: The learned method: DDIM steps, classifier-free guidance, reference length used (s), silence added by ``tail`` (s).
+SAMPLE_STEPS: int = 25
+GUIDANCE: float = 2.0
+MAX_REFERENCE_S: float = 10.0
+TAIL_S: float = 1.5
 DEREVERB = ("auto", "on", "off")
 #: An input whose blind T60 is above this (s) is dereverberated under ``dereverb="auto"``
 #: (dry close-talk speech reads 0.10 to 0.21 s on the shared clean recordings).
@@ -142,11 +153,7 @@ def add_ambience(wet: np.ndarray, noise: np.ndarray, sr: int, ratio_db: float) -
     p_noise = float(np.mean(noise**2))
     if p_noise <= 0:
         raise InvalidAudioError("the ambience is digital silence")
-    frame = max(1, int(round(0.02 * sr)))
-    n = wet.size // frame
-    power = (wet[: n * frame] ** 2).reshape(n, frame).mean(axis=1) if n else np.array([np.mean(wet**2)])
-    loud = power[power > 1e-3 * power.max()] if power.max() > 0 else power
-    gain = math.sqrt(float(loud.mean()) / 10 ** (ratio_db / 10) / p_noise)
+    gain = math.sqrt(active_power(wet, sr) / 10 ** (ratio_db / 10) / p_noise)
     for _ in range(AMBIENCE_STEPS):
         got = _ambience_ratio(wet + gain * noise, sr)
         if not math.isfinite(got):
@@ -161,7 +168,8 @@ class Stylized:
 
     audio: np.ndarray
     sr: int
-    response: np.ndarray
+    #: The room response applied (None for the learned method, which has none).
+    response: np.ndarray | None
     reference: dict[str, Any]
     dereverberated: bool
     input_t60_s: float
@@ -270,6 +278,58 @@ def _render(a: np.ndarray, sr: int, h: np.ndarray, ambience_from: np.ndarray | N
     return Stylized(y.astype(np.float32), sr, h, profile, wet_input, t60, gain, gain_db, notes)
 
 
+@lru_cache(maxsize=2)
+def _stylizer(checkpoint: str) -> tuple[Any, dict[str, Any]]:
+    from soundstage.models.stylization import load_stylizer
+
+    return load_stylizer(checkpoint)
+
+
+def learned_stylize(x: np.ndarray, sr: int, reference: np.ndarray, *, checkpoint: str | Path,
+                    image: np.ndarray | None = None, tail: bool = False, dereverb: str = "auto", seed: int = 0,
+                    allow_clipped: bool = False, steps: int = SAMPLE_STEPS, guidance: float = GUIDANCE,
+                    profile: dict[str, Any] | None = None) -> Stylized:
+    """The learned method: the diffusion stylizer of ``checkpoint`` (:mod:`soundstage.models.stylization`).
+
+    Input and reference are taken to 16 kHz and to the model's speech level; the model
+    generates the input's log-mel as heard in the reference's scene (``image``, a uint8
+    RGB frame of it, when there is one), DDIM with ``steps`` steps and guidance
+    ``guidance``; the waveform comes from that log-mel (non-negative least-squares
+    magnitude, then Griffin-Lim started from the input's phase), back at ``sr`` and at the
+    reference's loudness. ``tail`` appends :data:`TAIL_S` of silence to the input first.
+    """
+    import torch
+
+    from soundstage.dsp.resample import resample
+    from soundstage.dsp.spectral import stft
+    from soundstage.models.stylization import SPEECH_LEVEL, prepare_image, sample
+    from soundstage.speech.features import HOP, N_FFT, SR, griffin_lim, log_mel, mel_to_magnitude
+
+    notes: list[str] = []
+    a = _mono(x, "input", notes)
+    ref = _mono(reference, "reference", notes)
+    profile = reference_profile(ref, sr) if profile is None else profile
+    a, wet_input, t60 = _prepare_input(a, sr, dereverb, allow_clipped, notes)
+    n_out = a.size + (int(round(TAIL_S * sr)) if tail else 0)
+    a16, ref16 = ((v if sr == SR else resample(v, sr_in=sr, sr_out=SR)) for v in (np.pad(a, (0, n_out - a.size)), ref))
+    ref16 = ref16[: int(MAX_REFERENCE_S * SR)]
+    a16, ref16 = (v * SPEECH_LEVEL / math.sqrt(max(active_power(v, SR), 1e-20)) for v in (a16, ref16))
+    model, doc = _stylizer(str(checkpoint))
+    mean, std = doc["stats"]["mean"], doc["stats"]["std"]
+    dry = torch.from_numpy((log_mel(a16) - mean) / std)[None]
+    clip = torch.from_numpy((log_mel(ref16) - mean) / std)[None]
+    frame = prepare_image(image) if image is not None and model.config.image else None
+    out = sample(model, dry, clip, image=frame, steps=steps, guidance=guidance, seed=seed)[0].numpy() * std + mean
+    phase = np.angle(stft(a16, n_fft=N_FFT, hop=HOP)).T
+    y = griffin_lim(mel_to_magnitude(out), init_phase=phase, length=a16.size, rng=seed)
+    y = (y if sr == SR else resample(y, sr_in=SR, sr_out=sr))[:n_out]
+    y = np.pad(y, (0, n_out - y.size))
+    y, gain_db = _finish(y, sr, profile.get("loudness_lufs"))
+    notes.append(f"learned stylizer ({steps} DDIM steps, guidance {guidance:g}" + (", with the scene's picture)"
+                                                                                  if frame is not None else ")"))
+    return Stylized(y.astype(np.float32), sr, None, profile, wet_input, t60, None, gain_db, notes)
+
+
 def reference_kind(path: str | Path) -> str:
     """``"image"``, ``"video"`` or ``"audio"`` from a reference file's suffix."""
     suffix = Path(path).suffix.lower()
@@ -367,18 +427,24 @@ def stylize(
     allow_clipped: bool = False,
     seed: int = 0,
     plot: str | Path | None = None,
+    checkpoint: str | Path | None = None,
 ) -> StylizeResult:
     """Re-record the speech in ``input`` in the scene of ``reference`` and write ``output`` (see the module doc).
 
     ``reference`` is an audio file, a video (its audio track; its middle frame with
-    ``visual_only``) or a picture (needs ``visual_only``; ``depth``, ``intrinsics`` and
-    ``depth_scale`` as in ``speak``). ``plot`` gets spectrograms of the reference, the
-    input and the output. The output has the input's sample rate.
+    ``visual_only``, and for the learned method) or a picture (needs ``visual_only``;
+    ``depth``, ``intrinsics`` and ``depth_scale`` as in ``speak``). ``method="diffusion"``
+    runs the learned stylizer of ``checkpoint`` (none is shipped yet: train one with
+    ``recipes/stylize/train.py``). ``plot`` gets spectrograms of the reference, the input
+    and the output. The output has the input's sample rate.
     """
     from soundstage.pipelines.room import check_plot_path
 
     if method not in METHODS:
         raise SoundstageError(f"unknown method {method!r}; expected one of {METHODS}")
+    if method == "diffusion" and (checkpoint is None or visual_only):
+        raise SoundstageError("the diffusion method needs a stylizer checkpoint (--checkpoint; none is shipped yet: "
+                              "train one with recipes/stylize/train.py) and a reference with sound (not --visual-only)")
     check_plot_path(plot)
     kind = reference_kind(reference)
     signal, sr = read_audio(input)
@@ -394,8 +460,13 @@ def stylize(
         ref_audio = None
     else:
         ref_audio = _reference_audio(Path(reference), kind, sr)
-        result = stylize_signal(x, sr, ref_audio, ambience=ambience, tail=tail, dereverb=dereverb, seed=seed,
-                                allow_clipped=allow_clipped)
+        if method == "diffusion":
+            frame = _picture(Path(reference), kind) if kind == "video" else None
+            result = learned_stylize(x, sr, ref_audio, checkpoint=checkpoint, image=frame, tail=tail,
+                                     dereverb=dereverb, seed=seed, allow_clipped=allow_clipped)
+        else:
+            result = stylize_signal(x, sr, ref_audio, ambience=ambience, tail=tail, dereverb=dereverb, seed=seed,
+                                    allow_clipped=allow_clipped)
         result.notes[:0] = notes
     inputs = [input, reference] + ([depth] if depth is not None else [])
     path = write_audio(output, result.audio, sr, inputs=inputs)
