@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.fft import next_fast_len
 from scipy.signal import fftconvolve
 from tqdm import tqdm
 
@@ -92,11 +93,12 @@ def active_rms(x: np.ndarray) -> float:
 
 def background(n: int, rng: np.random.Generator, tilt: float, hum: float) -> np.ndarray:
     """Stationary noise with power ~ f**tilt and an optional 50/60 Hz hum series, unit RMS."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / SR)
+    size = next_fast_len(n)  # shaped at an FFT-friendly length, then cut
+    spec = np.fft.rfft(rng.standard_normal(size))
+    f = np.fft.rfftfreq(size, 1 / SR)
     spec[1:] *= (f[1:] / 1000.0) ** (tilt / 2)
     spec[0] = 0
-    x = np.fft.irfft(spec, n)
+    x = np.fft.irfft(spec, size)[:n]
     if hum > 0:
         base = rng.choice([50.0, 60.0])
         t = np.arange(n) / SR
