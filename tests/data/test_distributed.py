@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from soundstage.cli import main
-from soundstage.data.distributed import BACKENDS, run_items
+from soundstage.data.distributed import BACKENDS, WINDOW_PER_CPU, run_items
 from soundstage.data.roomsynth import generate, item_path, read_manifest
 from soundstage.errors import DependencyError, SoundstageError
 
@@ -63,10 +63,12 @@ class _Done:
 
 
 class _RecordingRay:
-    """Just enough of Ray's API, run in this process, to see which Ray run_items starts and stops."""
+    """Just enough of Ray's API, run in this process, to see which Ray run_items starts and
+    stops and how many tasks it keeps in flight."""
 
-    def __init__(self, initialized: bool = False):
-        self.initialized, self.calls = initialized, []
+    def __init__(self, initialized: bool = False, cpus: int = 2):
+        self.initialized, self.cpus, self.calls = initialized, cpus, []
+        self.in_flight = self.most_in_flight = self.submitted = 0
 
     def is_initialized(self):
         return self.initialized
@@ -79,17 +81,28 @@ class _RecordingRay:
         self.calls.append(("shutdown",))
         self.initialized = False
 
+    def cluster_resources(self):
+        return {"CPU": float(self.cpus)}
+
     def remote(self, fn):
-        return type("Task", (), {"remote": staticmethod(lambda *a: _Done(fn(*a)))})
+        def submit(*a):
+            self.in_flight += 1
+            self.submitted += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                return _Done(fn(*a))
+            except Exception as exc:  # Ray raises it from get(), like here
+                return _Done(exc)
+        return type("Task", (), {"remote": staticmethod(submit)})
 
     def wait(self, refs, num_returns=1, timeout=None):
         return refs[:num_returns], refs[num_returns:]
 
-    def get(self, refs):
-        return [r.value for r in refs]
-
-    def cancel(self, ref):
-        self.calls.append(("cancel",))
+    def get(self, ref):
+        self.in_flight -= 1
+        if isinstance(ref.value, Exception):
+            raise ref.value
+        return ref.value
 
 
 def test_run_items_stops_only_the_ray_it_started(monkeypatch):
@@ -116,7 +129,22 @@ def test_run_items_stops_only_the_ray_it_started(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", fake)
     with pytest.raises(ValueError):
         run_items(int, [("1",), ("x",)], backend="ray", progress=False)
-    assert fake.calls[0][0] == "init" and fake.calls[-1] == ("shutdown",) and not fake.initialized
+    assert fake.calls == [("init", {"num_cpus": 1, **quiet}), ("shutdown",)] and not fake.initialized
+
+
+def test_ray_keeps_a_bounded_window_of_tasks_in_flight(monkeypatch):
+    fake = _RecordingRay(initialized=True, cpus=3)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    args = [(3, k) for k in range(40)]
+    assert run_items(pow, args, backend="ray", progress=False) == [3**k for k in range(40)]
+    assert fake.most_in_flight == WINDOW_PER_CPU * 3 and fake.in_flight == 0
+
+    fake = _RecordingRay(initialized=True, cpus=1)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    bad = [("1",), ("x",)] + [("2",)] * 30
+    with pytest.raises(ValueError):
+        run_items(int, bad, backend="ray", progress=False)
+    assert fake.submitted == WINDOW_PER_CPU + 1  # the first two, one after '1'; then the error stops it
 
 
 def test_local_pool_and_ray_write_identical_datasets(local_ray, tmp_path):

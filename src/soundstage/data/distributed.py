@@ -6,7 +6,8 @@ same arguments, so an item made on a laptop and one made on a cluster are identi
 * ``local``: a spawn-context :class:`~concurrent.futures.ProcessPoolExecutor` with
   ``workers`` processes (``workers == 1``: a plain loop in this process);
 * ``ray``: one Ray task per tuple, each calling the function (a ``ray.remote`` wrapper
-  around ``fn(*args)``, so builtins and other callables work too).
+  around ``fn(*args)``, so builtins and other callables work too), at most
+  :data:`WINDOW_PER_CPU` tasks per cluster CPU in flight.
   Without ``ray_address`` a local Ray with ``num_cpus=workers`` is started (and shut down
   afterwards); with an address (``"auto"``, ``"ray://head:10001"``, ``"10.0.0.5:6379"``)
   the tasks go to that running cluster, which then decides the parallelism. A Ray that
@@ -19,6 +20,7 @@ functions that write files need a folder that all nodes see (a shared file syste
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -32,6 +34,11 @@ __all__ = ["BACKENDS", "run_items"]
 
 #: Names accepted by :func:`run_items`'s ``backend``.
 BACKENDS: tuple[str, ...] = ("local", "ray")
+
+#: Ray tasks in flight per cluster CPU: enough to keep every CPU busy, few enough that an
+#: error stops the run after at most this many more items (running tasks are left to finish,
+#: never cancelled: cancelling a task whose reply is on its way aborts Ray 2.60's driver).
+WINDOW_PER_CPU = 2
 
 
 def run_items(fn: Callable[..., Any], args_list: Sequence[tuple], *, backend: str = "local", workers: int = 1,
@@ -124,26 +131,21 @@ def _run_ray(fn: Callable[..., Any], calls: list[tuple], workers: int, ray_addre
         else:
             ray.init(num_cpus=workers, **options)
         started = True
-    refs: list[Any] = []
     try:
         task = ray.remote(_apply)
-        refs = [task.remote(fn, a) for a in calls]
-        index = {ref: k for k, ref in enumerate(refs)}
+        window = max(1, WINDOW_PER_CPU * int(ray.cluster_resources().get("CPU", workers)))
+        todo = iter(enumerate(calls))
+        in_flight = {task.remote(fn, a): k for k, a in itertools.islice(todo, window)}
         results: list[Any] = [None] * len(calls)
-        remaining = list(refs)
         with tqdm(total=len(calls), desc=desc, disable=not progress) as bar:
-            while remaining:
-                ready, remaining = ray.wait(remaining, num_returns=1)
-                if remaining:  # collect whatever else has finished meanwhile, without waiting
-                    more, remaining = ray.wait(remaining, num_returns=len(remaining), timeout=0)
-                    ready += more
-                for ref, value in zip(ready, ray.get(ready)):
-                    results[index[ref]] = value
-                bar.update(len(ready))
-        refs = []
+            while in_flight:
+                ready, _ = ray.wait(list(in_flight), num_returns=1)
+                for ref in ready:
+                    results[in_flight.pop(ref)] = ray.get(ref)
+                    bar.update(1)
+                    for k, a in itertools.islice(todo, 1):
+                        in_flight[task.remote(fn, a)] = k
         return results
     finally:
-        for ref in refs:  # an error: stop what has not run yet
-            ray.cancel(ref)
         if started:
             ray.shutdown()
