@@ -183,6 +183,29 @@ def _cmd_speak(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_see2sound(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.see2sound import parse_labels, see2sound
+
+    result = see2sound(args.image, args.output, depth=args.depth, intrinsics=args.intrinsics,
+                       depth_scale=args.depth_scale, depth_encoding=args.depth_encoding, fmt=args.format,
+                       sources=args.sources, labels=parse_labels(args.label), duration=args.duration, sr=args.sr,
+                       bank=args.bank, space=args.space, plot=args.plot, seed=args.seed)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    scene = result.scene
+    print(f"{result.path}: {result.format} ({len(result.channels)} channels), {result.sr} Hz, {result.duration:g} s, "
+          f"{result.loudness_lufs:.1f} LUFS; {'outdoor' if scene.outdoor else 'indoor'} ({scene.space_reason})")
+    for r in scene.regions:
+        print(f"  {r.rank}: {r.label} ({r.label_from}: {r.reason}) at azimuth {r.azimuth_deg:+.0f} deg, "
+              f"elevation {r.elevation_deg:+.0f} deg, {r.distance_m:.1f} m <- {r.generator}")
+    for f in result.files[1:]:
+        print(f"  also wrote {f}")
+    for note in scene.notes:
+        print(f"  note: {note}")
+    return 0
+
+
 def _cmd_roomsynth(args: argparse.Namespace) -> int:
     from soundstage.data.roomsynth import generate
 
@@ -386,6 +409,31 @@ def build_parser() -> argparse.ArgumentParser:
     spk.add_argument("--checkpoint", help="visual-acoustics checkpoint for --model learned "
                                           "(default: the shipped models/weights/visual_acoustics)")
     spk.set_defaults(func=_cmd_speak)
+
+    s2s = sub.add_parser("see2sound", help="a picture -> a spatial soundscape of what is in it, in its room")
+    s2s.add_argument("image", help="colour picture (indoor or outdoor)")
+    s2s.add_argument("-o", "--output", required=True, help="output .wav")
+    s2s.add_argument("--depth", help="depth map of the same size (see --depth-scale, --depth-encoding)")
+    s2s.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (default: 60 degree horizontal field of view)")
+    s2s.add_argument("--depth-scale", type=float, help="stored depth units per metre (default 1000: millimetres)")
+    s2s.add_argument("--depth-encoding", default="linear", choices=("linear", "sunrgbd", "kinect-disparity"),
+                     help="how the depth file stores distance (default linear)")
+    s2s.add_argument("--format", default="binaural", choices=list(FORMATS),
+                     help="; ".join(f"{name}: {f.description}" for name, f in FORMATS.items()) + " (default binaural)")
+    s2s.add_argument("--sources", type=int, default=3, help="regions made sources, best first (default 3)")
+    s2s.add_argument("--label", action="append", metavar="N=CATEGORY",
+                     help="what region N (numbered from 1 by rank) sounds like: a procedural category or a "
+                          "--bank label; repeatable")
+    s2s.add_argument("--bank", help="folder of your recordings, one sub-folder per label (used before procedural sounds)")
+    s2s.add_argument("--space", default="auto", choices=("auto", "indoor", "outdoor"),
+                     help="indoors: the fitted room's acoustics; outdoors: free field with a ground reflection "
+                          "(default auto: outdoors when the picture shows sky)")
+    s2s.add_argument("--duration", type=float, default=10.0, help="seconds (default 10); the result loops seamlessly")
+    s2s.add_argument("--sr", type=int, default=48000, help="sample rate in Hz (default 48000)")
+    s2s.add_argument("--seed", type=int, default=0, help="seed of the sounds and the reverberation")
+    s2s.add_argument("--plot", help="overlay of the regions on the picture and a plan (PNG)")
+    s2s.add_argument("--json", action="store_true", help="print the regions and what was written as JSON")
+    s2s.set_defaults(func=_cmd_see2sound)
 
     dat = sub.add_parser("data", help="make datasets")
     dat_sub = dat.add_subparsers(dest="dataset", required=True)

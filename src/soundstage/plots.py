@@ -148,6 +148,27 @@ def plot_spectrograms(
     return _save(fig, path, inputs, tight=False)
 
 
+def _plan_listener(plan, room, listener: np.ndarray, yaw_deg: float, label: str) -> None:
+    """On a top view: the room's outline (when there is one), the listener and an arrow where it faces."""
+    plt = _pyplot()
+    if room is not None:
+        lx, ly, _ = room.dims
+        plan.add_patch(plt.Rectangle((0, 0), lx, ly, fill=False, lw=2, color="0.3", label="room"))
+    facing = np.radians(yaw_deg)
+    plan.plot(listener[0], listener[1], "k^", ms=11, label=label)
+    plan.annotate("", xy=(listener[0] - 0.8 * np.sin(facing), listener[1] + 0.8 * np.cos(facing)),
+                  xytext=(listener[0], listener[1]), arrowprops={"arrowstyle": "->", "lw": 2})
+
+
+def _plan_axes(plan, title: str, legend_size: int) -> None:
+    plan.set_aspect("equal", adjustable="datalim")
+    plan.set_xlabel("x (m), right")
+    plan.set_ylabel("y (m), forward")
+    plan.set_title(title)
+    plan.legend(loc="best", fontsize=legend_size)
+    plan.grid(alpha=0.3)
+
+
 def plot_spatial_scene(scene, audio: np.ndarray, labels: Sequence[str], path: str | Path) -> Path:
     """Plan of a spatial scene (room, listener and its facing, sources and trajectories) and the output levels.
 
@@ -156,14 +177,7 @@ def plot_spatial_scene(scene, audio: np.ndarray, labels: Sequence[str], path: st
     """
     plt = _pyplot()
     fig, (plan, levels) = plt.subplots(1, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": [1.3, 1]})
-    if scene.room is not None:
-        lx, ly, _ = scene.room.dims
-        plan.add_patch(plt.Rectangle((0, 0), lx, ly, fill=False, lw=2, color="0.3", label="room"))
-    lst = scene.listener
-    facing = np.radians(scene.yaw_deg)
-    plan.plot(lst[0], lst[1], "k^", ms=11, label="listener")
-    plan.annotate("", xy=(lst[0] - 0.8 * np.sin(facing), lst[1] + 0.8 * np.cos(facing)), xytext=(lst[0], lst[1]),
-                  arrowprops={"arrowstyle": "->", "lw": 2})
+    _plan_listener(plan, scene.room, scene.listener, scene.yaw_deg, "listener")
     colors = plt.get_cmap("tab10")
     for i, src in enumerate(scene.sources):
         pos = src.path.positions
@@ -172,12 +186,7 @@ def plot_spatial_scene(scene, audio: np.ndarray, labels: Sequence[str], path: st
         else:
             plan.plot(pos[:, 0], pos[:, 1], "-", color=colors(i % 10), lw=2, label=f"{src.name} (moving)")
             plan.annotate("", xy=pos[-1, :2], xytext=pos[-2, :2], arrowprops={"arrowstyle": "->", "color": colors(i % 10)})
-    plan.set_aspect("equal", adjustable="datalim")
-    plan.set_xlabel("x (m), right")
-    plan.set_ylabel("y (m), forward")
-    plan.set_title("scene plan (top view)")
-    plan.legend(loc="best", fontsize=8)
-    plan.grid(alpha=0.3)
+    _plan_axes(plan, "scene plan (top view)", 8)
     x = np.asarray(audio, dtype=float)
     hop = max(1, scene.sr // 20)
     frames = x[:, : x.shape[1] // hop * hop].reshape(x.shape[0], -1, hop)
@@ -275,4 +284,40 @@ def plot_scene(scene, rgb: np.ndarray, depth: np.ndarray | None, path: str | Pat
     plan.legend(loc="best", fontsize=7)
     plan.grid(alpha=0.3)
     fig.suptitle(scene.caption, fontsize=9, wrap=True)
+    return _save(fig, path, inputs)
+
+
+def plot_sound_scene(rgb: np.ndarray, scene, path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+    """The regions a :class:`~soundstage.pipelines.see2sound.SoundScene` made sources, over the picture, and a plan.
+
+    Each region of interest is outlined and tinted in its own colour with its rank and
+    label; the plan shows the listener, its facing, the room (indoors) and each source
+    with its azimuth and distance.
+    """
+    from skimage.segmentation import find_boundaries
+
+    plt = _pyplot()
+    fig, (img, plan) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [1.5, 1]})
+    shown = np.asarray(rgb, float) / 255.0 * 0.6
+    colors = plt.get_cmap("tab10")
+    for k, region in enumerate(scene.regions):
+        mask = np.isin(scene.labels, region.members)
+        tint = np.array(colors(k % 10)[:3])
+        shown[mask] = 0.55 * shown[mask] / 0.6 + 0.45 * tint
+        shown[find_boundaries(mask, mode="thick")] = tint
+    img.imshow(np.clip(shown, 0, 1))
+    for k, region in enumerate(scene.regions):
+        u, v = region.pixel
+        img.text(u, v, f"{region.rank}: {region.label}", fontsize=9, ha="center", va="center", color="white",
+                 bbox={"facecolor": colors(k % 10), "alpha": 0.85, "pad": 2, "lw": 0})
+    img.set_title(f"regions of interest ({'outdoor' if scene.outdoor else 'indoor'})")
+    img.axis("off")
+    lst = scene.listener
+    _plan_listener(plan, scene.room, lst, scene.yaw_deg, "listener (camera)")
+    for k, region in enumerate(scene.regions):
+        p = region.position
+        plan.plot([lst[0], p[0]], [lst[1], p[1]], ":", color=colors(k % 10), lw=1)
+        plan.plot(p[0], p[1], "o", color=colors(k % 10), ms=10,
+                  label=f"{region.rank}: {region.label}, az {region.azimuth_deg:+.0f} deg, {region.distance_m:.1f} m")
+    _plan_axes(plan, "plan (top view)", 7)
     return _save(fig, path, inputs)

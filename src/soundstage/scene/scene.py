@@ -190,7 +190,7 @@ def _check_depth(rgb: np.ndarray, depth: np.ndarray | None) -> None:
                                 "(is it all zero, or stored in another encoding?)")
 
 
-def _inside(point: np.ndarray, dims: Sequence[float], margin: float = MARGIN) -> np.ndarray:
+def inside_box(point: np.ndarray, dims: Sequence[float], margin: float = MARGIN) -> np.ndarray:
     lo = np.minimum(margin, np.asarray(dims) / 2 - 1e-3)
     return np.clip(point, lo, np.asarray(dims) - lo)
 
@@ -206,7 +206,7 @@ def _speaker_at_pixel(pixel: tuple[float, float], points_room: np.ndarray, layou
     if window.size == 0:
         raise InvalidGeometryError(f"no valid depth around speaker pixel ({u:g}, {v:g}); choose a pixel with depth")
     p = np.median(window, axis=0)
-    return _inside(np.array([p[0], p[1], MOUTH_HEIGHT]), layout.dims)
+    return inside_box(np.array([p[0], p[1], MOUTH_HEIGHT]), layout.dims)
 
 
 def _default_speaker(layout: RoomLayout, intrinsics: Intrinsics) -> np.ndarray:
@@ -222,14 +222,14 @@ def _default_speaker(layout: RoomLayout, intrinsics: Intrinsics) -> np.ndarray:
                           np.where(flat[:2] < 0, (MARGIN - cam[:2]) / flat[:2], np.inf))
     distance = float(min(DEFAULT_DISTANCE, 0.7 * max(float(np.min(limits)), 0.5)))
     for _ in range(20):  # walk closer until the mouth is in the picture
-        p = _inside(cam + distance * flat + np.array([0, 0, MOUTH_HEIGHT - cam[2]]), dims)
+        p = inside_box(cam + distance * flat + np.array([0, 0, MOUTH_HEIGHT - cam[2]]), dims)
         cam_point = layout.rotation.T @ (p - layout.translation)
         if cam_point[2] > 0:
             u, v = project(cam_point, intrinsics)
             if 0 <= u < intrinsics.width and 0 <= v < intrinsics.height:
                 return p
         distance *= 0.85
-    return _inside(cam + distance * flat, dims)
+    return inside_box(cam + distance * flat, dims)
 
 
 def analyze_scene(
@@ -241,6 +241,7 @@ def analyze_scene(
     seed: int = 0,
     captioner: Captioner | None = None,
     depth_estimator: Callable[[np.ndarray], np.ndarray] | None = None,
+    check_talker: bool = True,
 ) -> Scene:
     """Room geometry, regions, materials, caption, talker and listener of an RGB(-D) picture.
 
@@ -259,6 +260,8 @@ def analyze_scene(
         ``depth_estimator(rgb) -> (H, W)`` metric depth (e.g. a locally stored checkpoint;
         nothing is downloaded). Its depth is used like a measured one, and the scene
         stays flagged ``monocular`` with a warning saying the depth was estimated.
+    check_talker : refuse a talker within 0.3 m of the listener (False for jobs that
+        do not use the talker).
     """
     rgb = np.asarray(rgb)
     _check_depth(rgb, depth)
@@ -301,8 +304,8 @@ def analyze_scene(
         speaker = _speaker_at_pixel(speaker_pixel, points_room, layout)
     else:
         speaker = _default_speaker(layout, intrinsics)
-    listener = _inside(np.asarray(layout.camera_position, float), layout.dims, margin=0.1)
-    if np.linalg.norm(speaker - listener) < 0.3:
+    listener = inside_box(np.asarray(layout.camera_position, float), layout.dims, margin=0.1)
+    if check_talker and np.linalg.norm(speaker - listener) < 0.3:
         raise InvalidGeometryError(f"talker {speaker.round(2)} and listener {listener.round(2)} are less than "
                                    "0.3 m apart; choose a speaker pixel farther from the camera")
     return Scene((w, h), intrinsics, assumed, layout, regions, surfaces, caption, speaker, listener,

@@ -1,0 +1,382 @@
+"""The ``see2sound`` job: a picture -> a spatial soundscape of what is in it, in its room.
+
+Steps (:func:`analyze_sound_scene`, then :func:`render_sound_scene`):
+
+1. **Indoors or outdoors** (``space``): given, or ``"auto"``: outdoors when a sky region
+   (see :mod:`~soundstage.scene.sound_labels`) touching the top edge covers at least
+   :data:`SKY_SHARE` of the picture and has no measured depth (a ceiling has depth).
+2. **Geometry**: indoors, the scene layer (:func:`~soundstage.scene.scene.analyze_scene`):
+   the room box fitted to the depth (or a prior room without depth), its surface materials,
+   the listener at the camera. Outdoors, the listener is at the camera, 1.6 m above flat
+   ground, looking level; depth comes from the map, or without one from that ground plane
+   (pixels above the horizon, and ground farther than that, at :data:`SKY_DISTANCE`).
+3. **Regions of interest**: superpixel regions, one sound category each (user labels >
+   the heuristic classifier > ``"ambience"``), touching same-category regions joined,
+   ranked by saliency and size (:mod:`~soundstage.scene.interest`); the top ``sources``
+   kept and numbered from 1.
+4. **Positions**: each region sounds from the ray through its mean pixel, at the median
+   distance of its depth points (else the sky or ground fallback), kept 0.3 m inside the
+   room indoors; azimuth (positive to the listener's left), elevation and distance follow
+   from the listener's pose (:mod:`soundstage.geometry`).
+5. **Sounds**: the user's bank folder for a label when it has one
+   (:class:`~soundstage.sources.bank.SoundBank`), else the procedural category
+   (:func:`~soundstage.sources.procedural.synthesize`), seeded per region.
+6. **Rendering** through the spatial layer in any format of
+   :data:`~soundstage.spatial.formats.FORMATS`: indoors with the room's acoustics (image
+   sources and diffuse tail from the fitted materials), outdoors in free field with one
+   ground reflection per source (an image source mirrored in the ground, pressure
+   reflection :data:`GROUND_REFLECTION`). The sources loop seamlessly, so the rendered
+   reverberation is folded back onto the start (circular convolution): the soundscape
+   itself loops, without a dry start. Loudness is set to :data:`TARGET_LUFS` (BS.1770,
+   measured on the two-channel version), peaks kept below -1 dBFS; formats with more
+   than two channels also get a loudspeaker-stereo downmix file.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from soundstage.acoustics.room import Room
+from soundstage.dsp.loudness import integrated_loudness
+from soundstage.errors import InvalidImageError, SoundstageError
+from soundstage.geometry import rotation_matrix, vector_to_azel
+from soundstage.io.atomic import check_not_input
+from soundstage.io.audio import write_audio
+from soundstage.scene.camera import Intrinsics, backproject, camera_rotation, pixel_rays
+from soundstage.scene.interest import Interest, regions_of_interest
+from soundstage.scene.regions import Region, segment_regions
+from soundstage.scene.sound_labels import classify_sound
+from soundstage.sources.bank import SoundBank
+from soundstage.sources.procedural import CATEGORIES, synthesize
+from soundstage.spatial.formats import finish, get_format, make_receiver
+from soundstage.spatial.moving import Trajectory
+from soundstage.spatial.render import Source, render_sources
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SPACES", "SoundRegion", "SoundScene", "analyze_sound_scene", "ground_image", "parse_labels", "region_signal",
+           "render_sound_scene", "see2sound"]
+
+SPACES: tuple[str, ...] = ("auto", "indoor", "outdoor")
+#: Height of the listener's ears (the camera) above the ground outdoors, metres.
+EYE_HEIGHT = 1.6
+#: Where sky sounds are placed, metres, and the farthest ground point of the monocular prior
+#: (the same, so that the prior's distance does not jump at the horizon).
+SKY_DISTANCE = 20.0
+#: Share of the picture a depth-less sky must cover for ``space="auto"`` to say outdoors.
+SKY_SHARE = 0.03
+#: Pressure reflection coefficient of the ground outdoors (grass and soil 0.6-0.9, asphalt ~1).
+GROUND_REFLECTION = 0.8
+#: Distance kept between an indoor source and the room's surfaces, metres.
+SOURCE_MARGIN = 0.3
+#: Integrated loudness of the result (LUFS), and its highest peak (-1 dBFS).
+TARGET_LUFS, PEAK_LIMIT = -23.0, 10 ** (-1 / 20)
+
+
+@dataclass
+class SoundRegion:
+    """A region of interest made a sound source."""
+
+    rank: int
+    box: tuple[int, int, int, int]
+    pixel: tuple[float, float]
+    position: np.ndarray
+    azimuth_deg: float
+    elevation_deg: float
+    distance_m: float
+    label: str
+    label_from: str
+    reason: str
+    members: list[int] = field(default_factory=list)
+    generator: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, "box": list(self.box), "pixel": [round(v, 1) for v in self.pixel],
+                "position": [round(float(v), 3) for v in self.position],
+                "azimuth_deg": round(self.azimuth_deg, 2), "elevation_deg": round(self.elevation_deg, 2),
+                "distance_m": round(self.distance_m, 3), "label": self.label, "label_from": self.label_from,
+                "reason": self.reason, "generator": self.generator}
+
+
+@dataclass
+class SoundScene:
+    """What :func:`analyze_sound_scene` found: where the listener is, the room (indoors) and the sources."""
+
+    image_size: tuple[int, int]
+    outdoor: bool
+    space_reason: str
+    listener: np.ndarray
+    yaw_deg: float
+    room: Room | None
+    regions: list[SoundRegion]
+    labels: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"space": "outdoor" if self.outdoor else "indoor", "space_reason": self.space_reason,
+                               "listener": [round(float(v), 3) for v in self.listener], "yaw_deg": round(self.yaw_deg, 2),
+                               "regions": [r.to_dict() for r in self.regions], "notes": list(self.notes)}
+        if self.room is not None:
+            out["room_dims_m"] = [round(float(d), 3) for d in self.room.dims]
+        return out
+
+
+def parse_labels(items: list[str] | None) -> dict[int, str]:
+    """``["1=birds", "3=rain"]`` -> ``{1: "birds", 3: "rain"}``; bad items name what was expected."""
+    out: dict[int, str] = {}
+    for item in items or []:
+        match = re.fullmatch(r"\s*(\d+)\s*=\s*([A-Za-z0-9_\-]+)\s*", item)
+        if not match or int(match.group(1)) < 1:
+            raise SoundstageError(f"label {item!r} is not N=CATEGORY with N >= 1 (e.g. 1=birds)")
+        out[int(match.group(1))] = match.group(2)
+    return out
+
+
+def _outdoor_points(depth: np.ndarray | None, intrinsics: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
+    """Listener-frame points (x right, y forward, z up; listener at the origin) and per-pixel unit rays."""
+    rotation = camera_rotation()
+    rays = pixel_rays(intrinsics).astype(np.float64) @ rotation.T
+    unit = rays / np.linalg.norm(rays, axis=-1, keepdims=True)
+    if depth is not None:
+        return backproject(depth, intrinsics).astype(np.float64) @ rotation.T, unit
+    down = -unit[..., 2]
+    with np.errstate(divide="ignore"):
+        distance = np.where(down > 1e-3, np.minimum(EYE_HEIGHT / np.maximum(down, 1e-9), SKY_DISTANCE), SKY_DISTANCE)
+    return unit * distance[..., None], unit
+
+
+def _sky_share(regions: list[Region], size: tuple[int, int], has_depth: bool) -> float:
+    sky = [r for r in regions if classify_sound(r, size, outdoor=True)[0] == "wind" and r.bbox[1] == 0
+           and not (has_depth and r.valid_fraction > 0.5)]
+    return sum(r.pixels for r in sky) / float(size[0] * size[1])
+
+
+def analyze_sound_scene(
+    rgb: np.ndarray,
+    depth: np.ndarray | None = None,
+    intrinsics: Intrinsics | None = None,
+    *,
+    sources: int = 3,
+    space: str = "auto",
+    labels: dict[int, str] | None = None,
+    seed: int = 0,
+) -> SoundScene:
+    """Regions of interest of a picture, placed around the listener, with a sound label each (see the module doc)."""
+    from soundstage.scene.scene import analyze_scene, inside_box
+
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InvalidImageError(f"image must be uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}")
+    if space not in SPACES:
+        raise SoundstageError(f"unknown space {space!r}; expected one of {', '.join(SPACES)}")
+    if isinstance(sources, bool) or not isinstance(sources, (int, np.integer)) or sources < 1:
+        raise SoundstageError(f"sources must be a whole number >= 1, got {sources!r}")
+    h, w = rgb.shape[:2]
+    intr = intrinsics if intrinsics is not None else Intrinsics.from_fov(w, h)
+    if (intr.width, intr.height) != (w, h):
+        raise InvalidImageError(f"intrinsics are for a {intr.width}x{intr.height} image, the image is {w}x{h}")
+    notes: list[str] = []
+    if space != "indoor":
+        points, rays = _outdoor_points(depth, intr)
+        seg_labels, regions = segment_regions(rgb, points)
+    if space == "auto":
+        share = _sky_share(regions, (w, h), depth is not None)
+        outdoor = share >= SKY_SHARE
+        reason = (f"sky without depth covers {100 * share:.0f} % of the picture" if outdoor else
+                  f"no sky (at least {100 * SKY_SHARE:.0f} % of the picture, touching its top, without depth)")
+    else:
+        outdoor, reason = space == "outdoor", "given"
+    room = None
+    listener, yaw, origin = np.zeros(3), 0.0, np.zeros(3)
+    if not outdoor:
+        with warnings.catch_warnings():  # its warnings are kept in the notes
+            warnings.simplefilter("ignore")
+            scene = analyze_scene(rgb, depth, intrinsics, seed=seed, check_talker=False)
+        seg_labels, regions, room = scene.labels, scene.regions, scene.room()
+        listener, yaw = np.asarray(scene.listener, float), scene.listener_yaw()
+        origin = np.asarray(scene.layout.camera_position, float)
+        rays = pixel_rays(intr).astype(np.float64) @ scene.layout.rotation.T
+        rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+        notes += list(scene.warnings)
+    elif depth is None:
+        notes.append(f"no depth map: distances from flat ground {EYE_HEIGHT:g} m below a level camera "
+                     f"(sky at {SKY_DISTANCE:g} m), not measured")
+    from soundstage.vision.faces import detect_faces
+
+    faces = detect_faces(rgb)
+    cats = [classify_sound(r, (w, h), outdoor=outdoor, faces=faces) for r in regions]
+    ranked = regions_of_interest(rgb, seg_labels, regions, cats)
+    if not ranked:
+        raise InvalidImageError("no usable region in the picture (every candidate is smaller than "
+                                "0.5 % of it); expected a picture with visible things")
+    chosen = ranked[:sources]
+    labels = dict(labels or {})
+    missing = sorted(k for k in labels if k > len(chosen))
+    if missing:
+        raise SoundstageError(f"label for region {missing[0]}, but the picture gives {len(chosen)} region(s) "
+                              f"(numbered 1-{len(chosen)} by rank); use --sources to keep more")
+    head = rotation_matrix(yaw).T
+    out = []
+    for rank, roi in enumerate(chosen, start=1):
+        ray = rays[min(int(round(roi.pixel[1])), h - 1), min(int(round(roi.pixel[0])), w - 1)]
+        distance = _distance(roi, regions, origin, outdoor, ray)
+        position = origin + distance * ray
+        if room is not None:
+            position = inside_box(position, room.dims, SOURCE_MARGIN)
+        rel = head @ (position - listener)
+        az, el = vector_to_azel(rel)
+        label, source, why = (labels[rank], "user", "labelled by the user") if rank in labels else (
+            roi.category, "heuristic", roi.reason)
+        out.append(SoundRegion(rank, roi.bbox, roi.pixel, position, float(az), float(el), float(np.linalg.norm(rel)),
+                               label, source, why, roi.members))
+    return SoundScene((w, h), outdoor, reason, listener, float(yaw), room, out, seg_labels, notes)
+
+
+def _distance(roi: Interest, regions: list[Region], origin: np.ndarray, outdoor: bool, ray: np.ndarray) -> float:
+    """Median distance of the region's measured points from the camera, else the sky or ground fallback."""
+    members = [regions[i] for i in roi.members if regions[i].has_geometry]
+    if members:
+        d = np.array([np.linalg.norm(r.centroid - origin) for r in members])
+        weights = np.array([r.pixels * r.valid_fraction for r in members], float)
+        order = np.argsort(d)
+        cum = np.cumsum(weights[order])
+        return float(max(d[order][np.searchsorted(cum, 0.5 * cum[-1])], 0.5))
+    if outdoor and ray[2] < -1e-3:
+        return float(min(EYE_HEIGHT / -ray[2], SKY_DISTANCE))
+    return SKY_DISTANCE if outdoor else 2.0
+
+
+def region_signal(region: SoundRegion, duration: float, sr: int, *, bank: SoundBank | None = None,
+                  seed: int = 0) -> tuple[np.ndarray, str]:
+    """The sound of ``region``: the bank's recording of its label when there is one, else the procedural category."""
+    if bank is not None and region.label in bank:
+        x, path = bank.render(region.label, duration, sr, seed=seed + region.rank)
+        return x, f"bank:{path}"
+    if region.label not in CATEGORIES:
+        known = ", ".join(list(CATEGORIES) + (bank.labels() if bank is not None else []))
+        raise SoundstageError(f"region {region.rank}: unknown sound category {region.label!r}; expected one of {known}")
+    return synthesize(region.label, duration, sr, seed=seed + region.rank), f"procedural:{region.label}"
+
+
+def ground_image(position: np.ndarray) -> np.ndarray:
+    """Mirror image of an outdoor source in the ground plane ``z = -EYE_HEIGHT`` (listener at the origin)."""
+    p = np.asarray(position, float)
+    return np.array([p[0], p[1], -2.0 * EYE_HEIGHT - p[2]])
+
+
+def _fold(audio: np.ndarray, n: int) -> np.ndarray:
+    """``audio`` folded onto its first ``n`` samples (what a looped input makes: circular convolution)."""
+    out = audio[:, :n].copy()
+    for start in range(n, audio.shape[1], n):
+        piece = audio[:, start : start + n]
+        out[:, : piece.shape[1]] += piece
+    return out
+
+
+def render_sound_scene(scene: SoundScene, fmt: str, duration: float, sr: int = 48000, *,
+                       bank: SoundBank | None = None, seed: int = 0) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The scene in format ``fmt``, ``duration`` seconds long and seamless when looped, before loudness setting."""
+    n = int(round(duration * sr))
+    if n < 1:
+        raise SoundstageError(f"duration must be a positive number of seconds, got {duration!r}")
+    srcs = []
+    for region in scene.regions:
+        signal, region.generator = region_signal(region, duration, sr, bank=bank, seed=seed)
+        name = f"{region.rank}:{region.label}"
+        srcs.append(Source(signal.astype(np.float32), Trajectory([0.0], [region.position]), name=name))
+        if scene.outdoor:  # the ground reflection
+            srcs.append(Source(signal.astype(np.float32), Trajectory([0.0], [ground_image(region.position)]),
+                               gain_db=20 * np.log10(GROUND_REFLECTION), name=f"{name} (ground)"))
+    receiver = make_receiver(fmt, yaw_deg=scene.yaw_deg, sr=sr)
+    audio = render_sources(srcs, scene.listener, receiver, sr, room=scene.room, seed=seed)
+    return finish(_fold(audio, n), fmt, sr)
+
+
+@dataclass
+class See2SoundResult:
+    """What :func:`see2sound` wrote."""
+
+    path: Path
+    format: str
+    channels: tuple[str, ...]
+    sr: int
+    duration: float
+    loudness_lufs: float
+    gain_db: float
+    scene: SoundScene
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "format": self.format, "channels": list(self.channels), "sr": self.sr,
+                "duration_s": round(self.duration, 3), "loudness_lufs": round(self.loudness_lufs, 2),
+                "gain_db": round(self.gain_db, 2), "files": self.files, **self.scene.summary()}
+
+
+def see2sound(
+    image: str | Path,
+    output: str | Path,
+    *,
+    depth: str | Path | None = None,
+    intrinsics: str | None = None,
+    depth_scale: float | None = None,
+    depth_encoding: str = "linear",
+    fmt: str = "binaural",
+    sources: int = 3,
+    labels: dict[int, str] | None = None,
+    duration: float = 10.0,
+    sr: int = 48000,
+    bank: str | Path | None = None,
+    space: str = "auto",
+    plot: str | Path | None = None,
+    seed: int = 0,
+) -> See2SoundResult:
+    """Picture file -> soundscape file ``output`` (plus ``<stem>.stereo.wav`` for formats of more than two channels)."""
+    from soundstage.io.depth import read_depth
+    from soundstage.io.image import read_image
+    from soundstage.pipelines.room import check_plot_path
+    from soundstage.scene.camera import parse_intrinsics
+
+    info = get_format(fmt)
+    check_plot_path(plot)
+    sound_bank = None if bank is None else SoundBank(bank)
+    known = list(CATEGORIES) + (sound_bank.labels() if sound_bank is not None else [])
+    for rank, label in (labels or {}).items():
+        if label not in known:
+            raise SoundstageError(f"--label {rank}={label}: unknown sound category {label!r}; expected one of {', '.join(known)}")
+    rgb = read_image(image)
+    depth_m = None if depth is None else read_depth(depth, depth_scale=depth_scale, image_shape=rgb.shape,
+                                                   depth_encoding=depth_encoding)
+    intr = None if intrinsics is None else parse_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
+    inputs = [Path(image)] + ([Path(depth)] if depth is not None else [])
+    target = Path(output)
+    stereo_path = target.with_name(f"{target.stem}.stereo.wav") if len(info.labels) > 2 else None
+    for path in [target, stereo_path, plot]:
+        if path is not None:
+            check_not_input(path, inputs)
+    scene = analyze_sound_scene(rgb, depth_m, intr, sources=sources, space=space, labels=labels, seed=seed)
+    audio, channels = render_sound_scene(scene, fmt, duration, sr, bank=sound_bank, seed=seed)
+    two = audio if stereo_path is None else render_sound_scene(scene, "stereo", duration, sr, bank=sound_bank, seed=seed)[0]
+    loudness = integrated_loudness(two, sr)
+    gain = 10 ** ((TARGET_LUFS - loudness) / 20) if np.isfinite(loudness) else 1.0
+    peak = max(float(np.max(np.abs(audio))), float(np.max(np.abs(two)))) * gain
+    if peak > PEAK_LIMIT:
+        log.warning("soundscape would peak at %.1f dBFS at %g LUFS: turned down %.1f dB", 20 * np.log10(peak),
+                    TARGET_LUFS, 20 * np.log10(peak / PEAK_LIMIT))
+        gain *= PEAK_LIMIT / peak
+    files = [str(write_audio(target, audio * np.float32(gain), sr, inputs=inputs, channel_mask=info.channel_mask))]
+    if stereo_path is not None:
+        files.append(str(write_audio(stereo_path, two * np.float32(gain), sr, inputs=inputs)))
+    result = See2SoundResult(target, fmt, channels, sr, duration, float(integrated_loudness(two * gain, sr)),
+                             float(20 * np.log10(gain)), scene, files)
+    if plot is not None:
+        from soundstage.plots import plot_sound_scene
+
+        files.append(str(plot_sound_scene(rgb, scene, plot, inputs=inputs)))
+    return result
