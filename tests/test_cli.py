@@ -146,7 +146,10 @@ def test_entry_points():
 def test_demo_writes_everything(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     names = {p.name for p in (tmp_path / "demo").iterdir()}
-    assert {"rir.wav", "rir.png", "rir.json", "speech_dry.wav", "speech_room.wav", "speech_binaural.wav", "speech.png"} <= names
+    assert {"rir.wav", "rir.png", "rir.json", "speech_dry.wav", "speech_room.wav", "speech_binaural.wav", "speech.png",
+            "see2sound.wav", "see2sound.png"} <= names
+    soundscape, sr48 = read_audio(tmp_path / "demo" / "see2sound.wav")
+    assert soundscape.shape == (2, 6 * sr48) and "see2sound:" in capsys.readouterr().out
     ears, _ = read_audio(tmp_path / "demo" / "speech_binaural.wav")
     assert ears.shape[0] == 2 and np.corrcoef(ears)[0, 1] < 0.95  # two ears in a reverberant room differ
     wet, sr = read_audio(tmp_path / "demo" / "speech_room.wav", mono=True)

@@ -123,6 +123,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(format_profile(AcousticProfile.from_dict(summary["profile"])))
     spk = summary["speak"]
     print(f"speak: {spk['caption']} Predicted T30 at 1 kHz {spk['predicted_t30_s']['1000']:.2f} s.")
+    s2s = summary["see2sound"]
+    print(f"see2sound: {s2s['space']}, " + "; ".join(
+        f"{r['rank']}: {r['label']} at {r['azimuth_deg']:+.0f} deg, {r['distance_m']:.1f} m" for r in s2s["regions"]))
     print("files:", ", ".join(summary["files"]))
     return 0
 

@@ -44,7 +44,9 @@ def run_demo(out_dir: str | Path = "soundstage-demo", *, sr: int = 16000, text: 
     ``speech_binaural.wav`` (the listener's two ears, facing +y, the talker at their
     left front), ``speech.png`` (spectrograms) and the ``speak`` job on a built-in
     rendered RGB-D picture (:data:`DEMO_PICTURE`): ``room.png``, ``room_depth.png``,
-    ``speak.wav``, ``speak_scene.png`` and ``speak_scene.json``. Returns a summary dict.
+    ``speak.wav``, ``speak_scene.png`` and ``speak_scene.json``; and the ``see2sound`` job
+    on the same picture: ``see2sound.wav`` (binaural, 48 kHz) and ``see2sound.png``.
+    Returns a summary dict.
     """
     out = Path(out_dir)
     room = make_room(DEMO_ROOM["dims"], materials=DEMO_ROOM["materials"])
@@ -64,7 +66,8 @@ def run_demo(out_dir: str | Path = "soundstage-demo", *, sr: int = 16000, text: 
     write_audio(out / "speech_room.wav", wet, sr)
     write_audio(out / "speech_binaural.wav", 0.5 * ears / np.max(np.abs(ears)), sr)
     plot_spectrograms([dry, wet], sr, out / "speech.png", titles=["dry speech (espeak-ng)", "speech in the room"])
-    scene = _speak_demo(out, sr)
+    scene, intrinsics = _speak_demo(out, sr)
+    soundscape = _see2sound_demo(out, intrinsics)
     return {
         "out_dir": str(out),
         "room": list(room.dims),
@@ -72,12 +75,15 @@ def run_demo(out_dir: str | Path = "soundstage-demo", *, sr: int = 16000, text: 
         "rt60_eyring": dict(zip(map(str, profile["bands"]), room.rt60().round(3).tolist())),
         "profile": profile,
         "speak": scene,
+        "see2sound": soundscape,
         "files": sorted(p.name for p in out.iterdir()),
     }
 
 
-def _speak_demo(out: Path, sr: int) -> dict:
-    """``speak`` on the built-in rendered picture: writes room.png, room_depth.png, speak.wav, speak_scene.png/json."""
+def _speak_demo(out: Path, sr: int) -> tuple[dict, str]:
+    """``speak`` on the built-in rendered picture: writes room.png, room_depth.png, speak.wav, speak_scene.png/json.
+
+    Returns the scene summary and the picture's intrinsics (``fx,fy,cx,cy``)."""
     from soundstage.io.depth import write_depth
     from soundstage.io.image import write_image
     from soundstage.pipelines.speak import speak
@@ -88,7 +94,17 @@ def _speak_demo(out: Path, sr: int) -> dict:
                                 textures=pic["textures"], boxes=pic["boxes"], noise_m=0.005)
     image = write_image(out / "room.png", rgb)
     depth_png = write_depth(out / "room_depth.png", depth, depth_scale=1000)
+    intrinsics = f"{k.fx},{k.fy},{k.cx},{k.cy}"
     result = speak("Hello there. This is how I sound in the room of the picture.", image=image, depth=depth_png,
-                   intrinsics=f"{k.fx},{k.fy},{k.cx},{k.cy}", depth_scale=1000, output=out / "speak.wav",
+                   intrinsics=intrinsics, depth_scale=1000, output=out / "speak.wav",
                    plot=out / "speak_scene.png", scene_json=out / "speak_scene.json", sr=sr)
+    return result.scene.summary(), intrinsics
+
+
+def _see2sound_demo(out: Path, intrinsics: str) -> dict:
+    """``see2sound`` on the picture written by :func:`_speak_demo`: see2sound.wav and see2sound.png."""
+    from soundstage.pipelines.see2sound import see2sound
+
+    result = see2sound(out / "room.png", out / "see2sound.wav", depth=out / "room_depth.png", depth_scale=1000,
+                       intrinsics=intrinsics, duration=6.0, plot=out / "see2sound.png")
     return result.scene.summary()

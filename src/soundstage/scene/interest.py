@@ -3,8 +3,9 @@
 :func:`regions_of_interest` takes the regions of :func:`~soundstage.scene.regions.segment_regions`
 and one sound category per region, joins touching regions of the same category into one
 region of interest (a lawn cut into twenty superpixels is one lawn; regions of the
-catch-all :data:`UNJOINED` category stay apart, as separate unrecognized things), and
-ranks the groups by
+catch-all :data:`UNRECOGNIZED` category are joined only when their mean colours are alike,
+within :data:`ALIKE_COLOUR` per channel: one sofa, not the sofa and the wall), and ranks
+the groups by
 
     score = mean saliency x sqrt(share of the picture),
 
@@ -27,10 +28,12 @@ from skimage.color import rgb2lab
 
 from soundstage.scene.regions import Region
 
-__all__ = ["MIN_SHARE", "UNJOINED", "Interest", "regions_of_interest", "saliency_map"]
+__all__ = ["ALIKE_COLOUR", "MIN_SHARE", "UNRECOGNIZED", "Interest", "regions_of_interest", "saliency_map"]
 
-#: The category whose regions are not joined: what was not recognized is not one thing.
-UNJOINED = "ambience"
+#: The catch-all category: its regions join only when alike in colour (see the module doc).
+UNRECOGNIZED = "ambience"
+#: Largest difference of mean colour (0-1, any channel) between joined unrecognized regions.
+ALIKE_COLOUR = 0.08
 #: Smallest share of the picture a region of interest may cover.
 MIN_SHARE = 0.005
 #: Smallest mean saliency of a region of interest (a uniform picture has none).
@@ -88,7 +91,9 @@ def regions_of_interest(
     names = np.array([c for c, _ in categories])
     pairs = _adjacent_pairs(labels)
     if len(pairs):
-        pairs = pairs[(names[pairs[:, 0]] == names[pairs[:, 1]]) & (names[pairs[:, 0]] != UNJOINED)]
+        colour = np.array([r.mean_rgb for r in regions], float)
+        alike = np.abs(colour[pairs[:, 0]] - colour[pairs[:, 1]]).max(axis=1) < ALIKE_COLOUR
+        pairs = pairs[(names[pairs[:, 0]] == names[pairs[:, 1]]) & ((names[pairs[:, 0]] != UNRECOGNIZED) | alike)]
     same = pairs
     graph = coo_matrix((np.ones(len(same)), (same[:, 0], same[:, 1])), shape=(n, n)) if len(same) else coo_matrix((n, n))
     _, group = connected_components(graph, directed=False)
