@@ -189,7 +189,7 @@ def _cmd_speak(args: argparse.Namespace) -> int:
 def _cmd_see2sound(args: argparse.Namespace) -> int:
     from soundstage.pipelines.see2sound import parse_labels, see2sound
 
-    result = see2sound(args.image, args.output, depth=args.depth, intrinsics=args.intrinsics,
+    result = see2sound(args.image, args.output, mux=args.mux, depth=args.depth, intrinsics=args.intrinsics,
                        depth_scale=args.depth_scale, depth_encoding=args.depth_encoding, fmt=args.format,
                        sources=args.sources, labels=parse_labels(args.label), duration=args.duration, sr=args.sr,
                        bank=args.bank, space=args.space, plot=args.plot, seed=args.seed)
@@ -414,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     spk.set_defaults(func=_cmd_speak)
 
     s2s = sub.add_parser("see2sound", help="a picture -> a spatial soundscape of what is in it, in its room")
-    s2s.add_argument("image", help="colour picture (indoor or outdoor)")
+    s2s.add_argument("image", help="colour picture or video (indoor or outdoor); a video's sources follow their regions")
     s2s.add_argument("-o", "--output", required=True, help="output .wav")
     s2s.add_argument("--depth", help="depth map of the same size (see --depth-scale, --depth-encoding)")
     s2s.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (default: 60 degree horizontal field of view)")
@@ -431,10 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
     s2s.add_argument("--space", default="auto", choices=("auto", "indoor", "outdoor"),
                      help="indoors: the fitted room's acoustics; outdoors: free field with a ground reflection "
                           "(default auto: outdoors when the picture shows sky)")
-    s2s.add_argument("--duration", type=float, default=10.0, help="seconds (default 10); the result loops seamlessly")
+    s2s.add_argument("--duration", type=float, default=10.0,
+                     help="seconds of a picture's soundscape (default 10), which loops seamlessly; a video's is as long as it")
     s2s.add_argument("--sr", type=int, default=48000, help="sample rate in Hz (default 48000)")
     s2s.add_argument("--seed", type=int, default=0, help="seed of the sounds and the reverberation")
-    s2s.add_argument("--plot", help="overlay of the regions on the picture and a plan (PNG)")
+    s2s.add_argument("--plot", help="overlay of the regions on the picture (a video's first frame) and a plan (PNG)")
+    s2s.add_argument("--mux", help="with a video: also write it (.mkv, .mp4, .mov) with the new soundtrack")
     s2s.add_argument("--json", action="store_true", help="print the regions and what was written as JSON")
     s2s.set_defaults(func=_cmd_see2sound)
 

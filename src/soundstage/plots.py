@@ -317,6 +317,10 @@ def plot_sound_scene(rgb: np.ndarray, scene, path: str | Path, *, inputs: Iterab
     for k, region in enumerate(scene.regions):
         p = region.position
         plan.plot([lst[0], p[0]], [lst[1], p[1]], ":", color=colors(k % 10), lw=1)
+        if region.path_positions is not None and len(region.path_positions) > 1:  # a video's moving source
+            track = region.path_positions
+            plan.plot(track[:, 0], track[:, 1], "-", color=colors(k % 10), lw=2)
+            plan.annotate("", xy=track[-1, :2], xytext=track[-2, :2], arrowprops={"arrowstyle": "->", "color": colors(k % 10)})
         plan.plot(p[0], p[1], "o", color=colors(k % 10), ms=10,
                   label=f"{region.rank}: {region.label}, az {region.azimuth_deg:+.0f} deg, {region.distance_m:.1f} m")
     _plan_axes(plan, "plan (top view)", 7)

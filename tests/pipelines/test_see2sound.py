@@ -169,3 +169,40 @@ def test_bad_requests_are_refused_before_writing(tmp_path):
     assert parse_labels(["1=birds", " 3 = rain"]) == {1: "birds", 3: "rain"}
     assert main(["see2sound", str(image), "-o", str(image)]) == 2  # never over an input
     assert not any(tmp_path.glob("*.wav"))
+
+
+def test_a_moving_region_is_followed_and_the_video_gets_its_soundtrack(tmp_path):
+    from soundstage.io.video import read_video, write_video
+
+    fps, n = 10, 30
+    us = np.linspace(20, 140, n)  # left to right, 20 px per half second: faster than the disc's size
+    write_video(tmp_path / "move.mkv", np.stack([disc_picture(u, 40.0) for u in us]), fps)
+    cam = wide_camera()
+    result = see2sound(tmp_path / "move.mkv", tmp_path / "move.wav", intrinsics=f"{cam.fx},{cam.fy},{cam.cx},{cam.cy}",
+                       labels={1: "rain"}, sources=1, space="outdoor", mux=tmp_path / "with_sound.mp4")
+    region = result.scene.regions[0]
+    assert len(region.path_times) == 7 and region.path_times[-1] == pytest.approx(2.9)
+    azimuths = [np.degrees(np.arctan2(-p[0], p[1])) for p in region.path_positions]
+    truth = [pixel_azimuth(us[int(round(t * fps))], cam) for t in region.path_times]
+    assert np.max(np.abs(np.subtract(azimuths, truth))) < 3.0  # the source follows the disc's pixel
+    audio, sr = read_audio(result.path)
+    assert audio.shape == (2, 3 * sr) and result.duration == pytest.approx(3.0)
+    quarter = audio.shape[1] // 4
+    ild = [10 * np.log10(np.mean(audio[0, k * quarter:(k + 1) * quarter] ** 2) /
+                         np.mean(audio[1, k * quarter:(k + 1) * quarter] ** 2)) for k in range(4)]
+    assert ild[0] > 6 and ild[-1] < -6 and np.all(np.diff(ild) < 0)  # it crosses from left to right
+    muxed = read_video(tmp_path / "with_sound.mp4")
+    assert len(muxed.frames) == n and muxed.audio is not None and muxed.audio.shape[0] == 2
+    assert muxed.audio.shape[1] / muxed.sr == pytest.approx(3.0, abs=0.05)
+
+
+def test_videos_without_frames_and_misused_options_are_refused(tmp_path):
+    from soundstage.pipelines.see2sound import analyze_sound_video
+
+    with pytest.raises(InvalidImageError, match="video has no frames"):
+        analyze_sound_video(np.zeros((0, H, W, 3), np.uint8), np.zeros(0))
+    image = tmp_path / "disc.png"
+    Image.fromarray(disc_picture(60, 50)).save(image)
+    with pytest.raises(SoundstageError, match="needs a video input"):
+        see2sound(image, tmp_path / "a.wav", mux=tmp_path / "a.mp4")
+    assert not any(tmp_path.glob("a.*"))

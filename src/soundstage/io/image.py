@@ -20,6 +20,9 @@ from soundstage.io.atomic import PathLike, atomic_write
 DEPTH_MODES: frozenset[str] = frozenset({"L", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
+#: File endings read as pictures by the jobs that take a picture or a video.
+IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
+
 def _open(path: PathLike, what: str) -> Image.Image:
     """Open and fully decode an image file, mapping failures to FileFormatError."""
     source = Path(path)

@@ -28,6 +28,8 @@ from soundstage.io.audio import as_2d, validate_audio
 
 #: Audio codec written into each container, by suffix.
 VIDEO_CONTAINERS: dict[str, str] = {".mkv": "flac", ".mp4": "aac", ".mov": "aac"}
+#: File endings read as videos by the jobs that take a picture or a video.
+VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 
 #: Sample rates the AAC encoder accepts; other rates are resampled to 48 kHz.
 AAC_RATES: frozenset[int] = frozenset(

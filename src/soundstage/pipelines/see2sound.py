@@ -76,6 +76,14 @@ SKY_SHARE = 0.03
 GROUND_REFLECTION = 0.8
 #: Distance kept between an indoor source and the room's surfaces, metres.
 SOURCE_MARGIN = 0.3
+#: Seconds between the key frames of a video at which regions are found again.
+KEY_INTERVAL = 0.5
+#: Least mask overlap (intersection over union) for a region to continue a source's track...
+MIN_TRACK_IOU = 0.2
+#: ... else the nearest region of the same category within this share of the picture's diagonal.
+MAX_TRACK_JUMP = 0.25
+#: Seconds a video's sources sound before its first frame, so the room is already ringing at the start.
+PRE_ROLL = 1.0
 #: Integrated loudness of the result (LUFS), and its highest peak (-1 dBFS).
 TARGET_LUFS, PEAK_LIMIT = -23.0, 10 ** (-1 / 20)
 
@@ -96,13 +104,26 @@ class SoundRegion:
     reason: str
     members: list[int] = field(default_factory=list)
     generator: str = ""
+    #: Key-frame times (s) and positions ``(K, 3)`` of a source that follows its region in a video.
+    path_times: np.ndarray | None = None
+    path_positions: np.ndarray | None = None
+
+    def trajectory(self) -> Trajectory:
+        """Where the source is over time (one point for a picture)."""
+        if self.path_times is None or len(self.path_times) < 2:
+            return Trajectory([0.0], [self.position])
+        return Trajectory(self.path_times, self.path_positions)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rank": self.rank, "box": list(self.box), "pixel": [round(v, 1) for v in self.pixel],
+        out = {"rank": self.rank, "box": list(self.box), "pixel": [round(v, 1) for v in self.pixel],
                 "position": [round(float(v), 3) for v in self.position],
                 "azimuth_deg": round(self.azimuth_deg, 2), "elevation_deg": round(self.elevation_deg, 2),
                 "distance_m": round(self.distance_m, 3), "label": self.label, "label_from": self.label_from,
                 "reason": self.reason, "generator": self.generator}
+        if self.path_times is not None:
+            out["trajectory"] = [{"time_s": round(float(t), 3), "position": [round(float(v), 3) for v in p]}
+                                 for t, p in zip(self.path_times, self.path_positions)]
+        return out
 
 
 @dataclass
@@ -158,6 +179,118 @@ def _sky_share(regions: list[Region], size: tuple[int, int], has_depth: bool) ->
     return sum(r.pixels for r in sky) / float(size[0] * size[1])
 
 
+@dataclass
+class _View:
+    """What every frame of a picture or video shares: where each pixel is, the listener, the room."""
+
+    size: tuple[int, int]
+    outdoor: bool
+    reason: str
+    listener: np.ndarray
+    yaw: float
+    room: Room | None
+    origin: np.ndarray
+    rays: np.ndarray
+    points: np.ndarray
+    layout: Any
+    notes: list[str]
+
+    def regions(self, rgb: np.ndarray) -> tuple[np.ndarray, list[Region]]:
+        """A frame's measured regions on this view's geometry."""
+        return segment_regions(rgb, self.points, self.layout)
+
+    def rank(self, rgb: np.ndarray, labels: np.ndarray, regions: list[Region]) -> list[Interest]:
+        """A frame's regions of interest, best first (faces, heuristic categories, saliency and size)."""
+        from soundstage.vision.faces import detect_faces
+
+        faces = detect_faces(rgb)
+        cats = [classify_sound(r, self.size, outdoor=self.outdoor, faces=faces) for r in regions]
+        return regions_of_interest(rgb, labels, regions, cats)
+
+    def place(self, roi: Interest, regions: list[Region]) -> np.ndarray:
+        """Where a region of interest sounds from: on its mean pixel's ray, at its measured (or fallback) distance."""
+        from soundstage.scene.scene import inside_box
+
+        w, h = self.size
+        ray = self.rays[min(int(round(roi.pixel[1])), h - 1), min(int(round(roi.pixel[0])), w - 1)]
+        position = self.origin + _distance(roi, regions, self.origin, self.outdoor, ray) * ray
+        return position if self.room is None else inside_box(position, self.room.dims, SOURCE_MARGIN)
+
+    def direction(self, position: np.ndarray) -> tuple[float, float, float]:
+        """Azimuth and elevation (degrees, :mod:`soundstage.geometry`) and distance of ``position`` for the listener."""
+        rel = rotation_matrix(self.yaw).T @ (np.asarray(position, float) - self.listener)
+        az, el = vector_to_azel(rel)
+        return float(az), float(el), float(np.linalg.norm(rel))
+
+
+def _check_request(rgb: np.ndarray, space: str, sources: int) -> np.ndarray:
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise InvalidImageError(f"image must be uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}")
+    if space not in SPACES:
+        raise SoundstageError(f"unknown space {space!r}; expected one of {', '.join(SPACES)}")
+    if isinstance(sources, bool) or not isinstance(sources, (int, np.integer)) or sources < 1:
+        raise SoundstageError(f"sources must be a whole number >= 1, got {sources!r}")
+    return rgb
+
+
+def _view(rgb: np.ndarray, depth: np.ndarray | None, intrinsics: Intrinsics | None, space: str,
+          seed: int) -> tuple[_View, np.ndarray, list[Region]]:
+    """The view of the first (or only) picture, with that picture's regions."""
+    from soundstage.scene.scene import analyze_scene
+
+    h, w = rgb.shape[:2]
+    intr = intrinsics if intrinsics is not None else Intrinsics.from_fov(w, h)
+    if (intr.width, intr.height) != (w, h):
+        raise InvalidImageError(f"intrinsics are for a {intr.width}x{intr.height} image, the image is {w}x{h}")
+    notes: list[str] = []
+    points, rays = _outdoor_points(depth, intr)
+    if space != "indoor":
+        seg_labels, regions = segment_regions(rgb, points)
+    if space == "auto":
+        share = _sky_share(regions, (w, h), depth is not None)
+        outdoor = share >= SKY_SHARE
+        reason = (f"sky without depth covers {100 * share:.0f} % of the picture" if outdoor else
+                  f"no sky (at least {100 * SKY_SHARE:.0f} % of the picture, touching its top, without depth)")
+    else:
+        outdoor, reason = space == "outdoor", "given"
+    if outdoor:
+        if depth is None:
+            notes.append(f"no depth map: distances from flat ground {EYE_HEIGHT:g} m below a level camera "
+                         f"(sky at {SKY_DISTANCE:g} m), not measured")
+        view = _View((w, h), True, reason, np.zeros(3), 0.0, None, np.zeros(3), rays, points, None, notes)
+        return view, seg_labels, regions
+    with warnings.catch_warnings():  # its warnings are kept in the notes
+        warnings.simplefilter("ignore")
+        scene = analyze_scene(rgb, depth, intrinsics, seed=seed, check_talker=False)
+    rays = pixel_rays(intr).astype(np.float64) @ scene.layout.rotation.T
+    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+    view = _View((w, h), False, reason, np.asarray(scene.listener, float), scene.listener_yaw(), scene.room(),
+                 np.asarray(scene.layout.camera_position, float), rays, scene.points, scene.layout,
+                 notes + list(scene.warnings))
+    return view, scene.labels, scene.regions
+
+
+def _chosen(ranked: list[Interest], sources: int, labels: dict[int, str] | None, what: str) -> list[Interest]:
+    if not ranked:
+        raise InvalidImageError(f"no usable region in the {what} (every candidate is smaller than 0.5 % of it, "
+                                "or it is flat); expected a picture with visible things")
+    chosen = ranked[:sources]
+    missing = sorted(k for k in (labels or {}) if k > len(chosen))
+    if missing:
+        raise SoundstageError(f"label for region {missing[0]}, but the {what} gives {len(chosen)} region(s) "
+                              f"(numbered 1-{len(chosen)} by rank); use --sources to keep more")
+    return chosen
+
+
+def _sound_region(view: _View, rank: int, roi: Interest, position: np.ndarray, labels: dict[int, str] | None
+                  ) -> SoundRegion:
+    az, el, dist = view.direction(position)
+    label, source, why = (labels[rank], "user", "labelled by the user") if rank in (labels or {}) else (
+        roi.category, "heuristic", roi.reason)
+    return SoundRegion(rank, roi.bbox, roi.pixel, position, az, el, dist, label, source, why, roi.members)
+
+
 def analyze_sound_scene(
     rgb: np.ndarray,
     depth: np.ndarray | None = None,
@@ -169,74 +302,87 @@ def analyze_sound_scene(
     seed: int = 0,
 ) -> SoundScene:
     """Regions of interest of a picture, placed around the listener, with a sound label each (see the module doc)."""
-    from soundstage.scene.scene import analyze_scene, inside_box
+    rgb = _check_request(rgb, space, sources)
+    view, seg_labels, regions = _view(rgb, depth, intrinsics, space, seed)
+    chosen = _chosen(view.rank(rgb, seg_labels, regions), sources, labels, "picture")
+    out = [_sound_region(view, rank, roi, view.place(roi, regions), labels) for rank, roi in enumerate(chosen, 1)]
+    return SoundScene(view.size, view.outdoor, view.reason, view.listener, view.yaw, view.room, out, seg_labels,
+                      view.notes)
 
-    rgb = np.asarray(rgb)
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise InvalidImageError(f"image must be uint8 (H, W, 3); got {rgb.dtype} {rgb.shape}")
-    if space not in SPACES:
-        raise SoundstageError(f"unknown space {space!r}; expected one of {', '.join(SPACES)}")
-    if isinstance(sources, bool) or not isinstance(sources, (int, np.integer)) or sources < 1:
-        raise SoundstageError(f"sources must be a whole number >= 1, got {sources!r}")
-    h, w = rgb.shape[:2]
-    intr = intrinsics if intrinsics is not None else Intrinsics.from_fov(w, h)
-    if (intr.width, intr.height) != (w, h):
-        raise InvalidImageError(f"intrinsics are for a {intr.width}x{intr.height} image, the image is {w}x{h}")
-    notes: list[str] = []
-    if space != "indoor":
-        points, rays = _outdoor_points(depth, intr)
-        seg_labels, regions = segment_regions(rgb, points)
-    if space == "auto":
-        share = _sky_share(regions, (w, h), depth is not None)
-        outdoor = share >= SKY_SHARE
-        reason = (f"sky without depth covers {100 * share:.0f} % of the picture" if outdoor else
-                  f"no sky (at least {100 * SKY_SHARE:.0f} % of the picture, touching its top, without depth)")
-    else:
-        outdoor, reason = space == "outdoor", "given"
-    room = None
-    listener, yaw, origin = np.zeros(3), 0.0, np.zeros(3)
-    if not outdoor:
-        with warnings.catch_warnings():  # its warnings are kept in the notes
-            warnings.simplefilter("ignore")
-            scene = analyze_scene(rgb, depth, intrinsics, seed=seed, check_talker=False)
-        seg_labels, regions, room = scene.labels, scene.regions, scene.room()
-        listener, yaw = np.asarray(scene.listener, float), scene.listener_yaw()
-        origin = np.asarray(scene.layout.camera_position, float)
-        rays = pixel_rays(intr).astype(np.float64) @ scene.layout.rotation.T
-        rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
-        notes += list(scene.warnings)
-    elif depth is None:
-        notes.append(f"no depth map: distances from flat ground {EYE_HEIGHT:g} m below a level camera "
-                     f"(sky at {SKY_DISTANCE:g} m), not measured")
-    from soundstage.vision.faces import detect_faces
 
-    faces = detect_faces(rgb)
-    cats = [classify_sound(r, (w, h), outdoor=outdoor, faces=faces) for r in regions]
-    ranked = regions_of_interest(rgb, seg_labels, regions, cats)
-    if not ranked:
-        raise InvalidImageError("no usable region in the picture (every candidate is smaller than "
-                                "0.5 % of it); expected a picture with visible things")
-    chosen = ranked[:sources]
-    labels = dict(labels or {})
-    missing = sorted(k for k in labels if k > len(chosen))
-    if missing:
-        raise SoundstageError(f"label for region {missing[0]}, but the picture gives {len(chosen)} region(s) "
-                              f"(numbered 1-{len(chosen)} by rank); use --sources to keep more")
-    head = rotation_matrix(yaw).T
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 0.0
+
+
+def analyze_sound_video(
+    frames: np.ndarray,
+    times: np.ndarray,
+    intrinsics: Intrinsics | None = None,
+    *,
+    sources: int = 3,
+    space: str = "auto",
+    labels: dict[int, str] | None = None,
+    seed: int = 0,
+    key_interval: float = KEY_INTERVAL,
+) -> SoundScene:
+    """Regions of interest of a video followed over time: sources that move with their regions.
+
+    The camera is taken to stand still: the first frame gives the view (indoors or
+    outdoors, the room, every pixel's place) and the ranking; every ``key_interval``
+    seconds the regions of interest are found again and each source follows the region
+    that overlaps its last one most (mask IoU at least :data:`MIN_TRACK_IOU`, greedy, best
+    overlap first), or without overlap (a fast region) the nearest one of the same
+    category within :data:`MAX_TRACK_JUMP` of the diagonal, else stays where it was.
+    Positions between key frames are linear.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[0] == 0:
+        raise InvalidImageError(f"video has no frames (got an array of shape {frames.shape}); expected (T, H, W, 3)")
+    times = np.asarray(times, float)
+    first = _check_request(frames[0], space, sources)
+    view, seg_labels, regions = _view(first, None, intrinsics, space, seed)
+    chosen = _chosen(view.rank(first, seg_labels, regions), sources, labels, "video's first frame")
+    masks = [np.isin(seg_labels, roi.members) for roi in chosen]
+    last = list(chosen)
+    paths = [[(float(times[0]), view.place(roi, regions))] for roi in chosen]
+    keys = [0]
+    for k in range(1, len(frames)):
+        if times[k] - times[keys[-1]] >= key_interval - 1e-9 or k == len(frames) - 1:
+            keys.append(k)
+    for k in keys[1:]:
+        frame_labels, frame_regions = view.regions(frames[k])
+        rois = view.rank(frames[k], frame_labels, frame_regions)
+        candidates = [np.isin(frame_labels, roi.members) for roi in rois]
+        pairs = sorted(((_iou(m, c), i, j) for i, m in enumerate(masks) for j, c in enumerate(candidates)), reverse=True)
+        taken_tracks: set[int] = set()
+        taken_rois: set[int] = set()
+
+        def follow(i: int, j: int) -> None:
+            taken_tracks.add(i)
+            taken_rois.add(j)
+            masks[i], last[i] = candidates[j], rois[j]
+            paths[i].append((float(times[k]), view.place(rois[j], frame_regions)))
+
+        for overlap, i, j in pairs:
+            if overlap < MIN_TRACK_IOU:
+                break
+            if i not in taken_tracks and j not in taken_rois:
+                follow(i, j)
+        jump = MAX_TRACK_JUMP * float(np.hypot(*view.size))
+        for i in range(len(chosen)):  # no overlap (a fast region): the nearest region of the same category
+            near = [(float(np.hypot(rois[j].pixel[0] - last[i].pixel[0], rois[j].pixel[1] - last[i].pixel[1])), j)
+                    for j in range(len(rois)) if j not in taken_rois and rois[j].category == last[i].category]
+            if i not in taken_tracks and near and min(near)[0] <= jump:
+                follow(i, min(near)[1])
     out = []
-    for rank, roi in enumerate(chosen, start=1):
-        ray = rays[min(int(round(roi.pixel[1])), h - 1), min(int(round(roi.pixel[0])), w - 1)]
-        distance = _distance(roi, regions, origin, outdoor, ray)
-        position = origin + distance * ray
-        if room is not None:
-            position = inside_box(position, room.dims, SOURCE_MARGIN)
-        rel = head @ (position - listener)
-        az, el = vector_to_azel(rel)
-        label, source, why = (labels[rank], "user", "labelled by the user") if rank in labels else (
-            roi.category, "heuristic", roi.reason)
-        out.append(SoundRegion(rank, roi.bbox, roi.pixel, position, float(az), float(el), float(np.linalg.norm(rel)),
-                               label, source, why, roi.members))
-    return SoundScene((w, h), outdoor, reason, listener, float(yaw), room, out, seg_labels, notes)
+    for rank, (roi, path) in enumerate(zip(chosen, paths), start=1):
+        region = _sound_region(view, rank, roi, path[0][1], labels)
+        region.path_times = np.array([t for t, _ in path])
+        region.path_positions = np.array([p for _, p in path])
+        out.append(region)
+    return SoundScene(view.size, view.outdoor, view.reason, view.listener, view.yaw, view.room, out, seg_labels,
+                      view.notes + ["video: the camera is taken to stand still (the first frame sets the room)"])
 
 
 def _distance(roi: Interest, regions: list[Region], origin: np.ndarray, outdoor: bool, ray: np.ndarray) -> float:
@@ -281,22 +427,34 @@ def _fold(audio: np.ndarray, n: int) -> np.ndarray:
 
 
 def render_sound_scene(scene: SoundScene, fmt: str, duration: float, sr: int = 48000, *,
-                       bank: SoundBank | None = None, seed: int = 0) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The scene in format ``fmt``, ``duration`` seconds long and seamless when looped, before loudness setting."""
+                       bank: SoundBank | None = None, seed: int = 0, loop: bool = True
+                       ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The scene in format ``fmt``, ``duration`` seconds long, before loudness setting.
+
+    ``loop`` (a picture): the reverberation is folded back onto the start, so the result
+    loops seamlessly. Otherwise (a video) the sources start :data:`PRE_ROLL` seconds before
+    the first frame and that lead-in is cut, so the room already rings at the start.
+    """
     n = int(round(duration * sr))
     if n < 1:
         raise SoundstageError(f"duration must be a positive number of seconds, got {duration!r}")
+    lead = 0.0 if loop else PRE_ROLL
     srcs = []
     for region in scene.regions:
-        signal, region.generator = region_signal(region, duration, sr, bank=bank, seed=seed)
+        signal, region.generator = region_signal(region, duration + lead, sr, bank=bank, seed=seed)
+        path = region.trajectory()
+        path = Trajectory(path.times + lead, path.positions)
         name = f"{region.rank}:{region.label}"
-        srcs.append(Source(signal.astype(np.float32), Trajectory([0.0], [region.position]), name=name))
+        srcs.append(Source(signal.astype(np.float32), path, name=name))
         if scene.outdoor:  # the ground reflection
-            srcs.append(Source(signal.astype(np.float32), Trajectory([0.0], [ground_image(region.position)]),
-                               gain_db=20 * np.log10(GROUND_REFLECTION), name=f"{name} (ground)"))
+            mirror = Trajectory(path.times, np.array([ground_image(p) for p in path.positions]))
+            srcs.append(Source(signal.astype(np.float32), mirror, gain_db=20 * np.log10(GROUND_REFLECTION),
+                               name=f"{name} (ground)"))
     receiver = make_receiver(fmt, yaw_deg=scene.yaw_deg, sr=sr)
     audio = render_sources(srcs, scene.listener, receiver, sr, room=scene.room, seed=seed)
-    return finish(_fold(audio, n), fmt, sr)
+    skip = int(round(lead * sr))
+    audio = _fold(audio, n) if loop else audio[:, skip : skip + n]
+    return finish(audio, fmt, sr)
 
 
 @dataclass
@@ -320,7 +478,7 @@ class See2SoundResult:
 
 
 def see2sound(
-    image: str | Path,
+    picture: str | Path,
     output: str | Path,
     *,
     depth: str | Path | None = None,
@@ -335,11 +493,20 @@ def see2sound(
     bank: str | Path | None = None,
     space: str = "auto",
     plot: str | Path | None = None,
+    mux: str | Path | None = None,
     seed: int = 0,
 ) -> See2SoundResult:
-    """Picture file -> soundscape file ``output`` (plus ``<stem>.stereo.wav`` for formats of more than two channels)."""
+    """Picture or video file -> soundscape file ``output`` (plus ``<stem>.stereo.wav`` for formats of more than
+    two channels).
+
+    A picture gives ``duration`` seconds that loop seamlessly. A video (a suffix of
+    :data:`~soundstage.io.video.VIDEO_SUFFIXES`) gives a soundtrack as long as the video,
+    its sources following their regions (:func:`analyze_sound_video`); ``mux`` also writes
+    the video with that soundtrack (``.mkv``, ``.mp4`` or ``.mov``).
+    """
     from soundstage.io.depth import read_depth
     from soundstage.io.image import read_image
+    from soundstage.io.video import VIDEO_CONTAINERS, VIDEO_SUFFIXES, read_video, write_video
     from soundstage.pipelines.room import check_plot_path
     from soundstage.scene.camera import parse_intrinsics
 
@@ -350,19 +517,34 @@ def see2sound(
     for rank, label in (labels or {}).items():
         if label not in known:
             raise SoundstageError(f"--label {rank}={label}: unknown sound category {label!r}; expected one of {', '.join(known)}")
-    rgb = read_image(image)
-    depth_m = None if depth is None else read_depth(depth, depth_scale=depth_scale, image_shape=rgb.shape,
-                                                   depth_encoding=depth_encoding)
-    intr = None if intrinsics is None else parse_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
-    inputs = [Path(image)] + ([Path(depth)] if depth is not None else [])
+    is_video = Path(picture).suffix.lower() in VIDEO_SUFFIXES
+    if mux is not None and (not is_video or Path(mux).suffix.lower() not in VIDEO_CONTAINERS):
+        raise SoundstageError(f"mux writes a video with the soundtrack: it needs a video input and a "
+                              f"{', '.join(VIDEO_CONTAINERS)} file, got {picture} -> {mux}")
+    if is_video and depth is not None:
+        raise SoundstageError("depth maps are read for pictures only; a video is placed on the monocular prior")
+    inputs = [Path(picture)] + ([Path(depth)] if depth is not None else [])
     target = Path(output)
     stereo_path = target.with_name(f"{target.stem}.stereo.wav") if len(info.labels) > 2 else None
-    for path in [target, stereo_path, plot]:
+    for path in [target, stereo_path, plot, mux]:
         if path is not None:
             check_not_input(path, inputs)
-    scene = analyze_sound_scene(rgb, depth_m, intr, sources=sources, space=space, labels=labels, seed=seed)
-    audio, channels = render_sound_scene(scene, fmt, duration, sr, bank=sound_bank, seed=seed)
-    two = audio if stereo_path is None else render_sound_scene(scene, "stereo", duration, sr, bank=sound_bank, seed=seed)[0]
+    if is_video:
+        video = read_video(picture, with_audio=False)
+        rgb = video.frames[0]
+        intr = None if intrinsics is None else parse_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
+        duration = float(len(video.frames) / video.fps)
+        scene = analyze_sound_video(video.frames, video.timestamps, intr, sources=sources, space=space,
+                                    labels=labels, seed=seed)
+    else:
+        rgb = read_image(picture)
+        depth_m = None if depth is None else read_depth(depth, depth_scale=depth_scale, image_shape=rgb.shape,
+                                                       depth_encoding=depth_encoding)
+        intr = None if intrinsics is None else parse_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
+        scene = analyze_sound_scene(rgb, depth_m, intr, sources=sources, space=space, labels=labels, seed=seed)
+    render = dict(bank=sound_bank, seed=seed, loop=not is_video)
+    audio, channels = render_sound_scene(scene, fmt, duration, sr, **render)
+    two = audio if stereo_path is None else render_sound_scene(scene, "stereo", duration, sr, **render)[0]
     loudness = integrated_loudness(two, sr)
     gain = 10 ** ((TARGET_LUFS - loudness) / 20) if np.isfinite(loudness) else 1.0
     peak = max(float(np.max(np.abs(audio))), float(np.max(np.abs(two)))) * gain
@@ -373,6 +555,9 @@ def see2sound(
     files = [str(write_audio(target, audio * np.float32(gain), sr, inputs=inputs, channel_mask=info.channel_mask))]
     if stereo_path is not None:
         files.append(str(write_audio(stereo_path, two * np.float32(gain), sr, inputs=inputs)))
+    if mux is not None:
+        files.append(str(write_video(mux, _even(video.frames), video.fps, audio=audio * np.float32(gain), sr=sr,
+                                     inputs=inputs)))
     result = See2SoundResult(target, fmt, channels, sr, duration, float(integrated_loudness(two * gain, sr)),
                              float(20 * np.log10(gain)), scene, files)
     if plot is not None:
@@ -380,3 +565,9 @@ def see2sound(
 
         files.append(str(plot_sound_scene(rgb, scene, plot, inputs=inputs)))
     return result
+
+
+def _even(frames: np.ndarray) -> np.ndarray:
+    """Frames cropped to even height and width (what the video encoders take)."""
+    h, w = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
+    return frames[:, :h, :w]

@@ -53,6 +53,8 @@ from soundstage.dsp.convolve import fft_convolve
 from soundstage.dsp.loudness import active_power, integrated_loudness
 from soundstage.errors import InvalidAudioError, SoundstageError
 from soundstage.io.audio import as_2d, read_audio, write_audio
+from soundstage.io.image import IMAGE_SUFFIXES
+from soundstage.io.video import VIDEO_SUFFIXES
 
 METHODS = ("dsp", "diffusion")
 #: The learned method: DDIM steps, classifier-free guidance, reference length used (s), silence added by ``tail`` (s).
@@ -76,8 +78,6 @@ WPE_TAPS, WPE_DELAY, WPE_ITERATIONS = 40, 2, 3
 WPE_STFT, WPE_SHIFT = 1024, 256
 #: Multiplicative corrections of the ambience gain towards the reference's speech-to-ambience ratio.
 AMBIENCE_STEPS: int = 4
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 
 
 def clipped_fraction(x: np.ndarray) -> float:

@@ -70,6 +70,8 @@ class Scene:
     warnings: list[str] = field(default_factory=list)
     #: Region id per pixel (from :func:`analyze_scene`; not stored in JSON).
     labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: Room-frame point of every pixel, NaN without depth (from :func:`analyze_scene`; not stored in JSON).
+    points: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def room(self) -> Room:
         """The shoebox with the surface materials of the scene, furnishings included.
@@ -309,4 +311,5 @@ def analyze_scene(
         raise InvalidGeometryError(f"talker {speaker.round(2)} and listener {listener.round(2)} are less than "
                                    "0.3 m apart; choose a speaker pixel farther from the camera")
     return Scene((w, h), intrinsics, assumed, layout, regions, surfaces, caption, speaker, listener,
-                 None if speaker_pixel is None else tuple(map(float, speaker_pixel)), monocular, notes, labels)
+                 None if speaker_pixel is None else tuple(map(float, speaker_pixel)), monocular, notes, labels,
+                 points_room)
