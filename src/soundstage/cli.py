@@ -187,11 +187,12 @@ def _cmd_speak(args: argparse.Namespace) -> int:
 
 
 def _cmd_see2sound(args: argparse.Namespace) -> int:
-    from soundstage.pipelines.see2sound import parse_labels, see2sound
+    from soundstage.pipelines.see2sound import load_labels, parse_labels, see2sound
 
+    labels = {**(load_labels(args.labels) if args.labels else {}), **parse_labels(args.label)}
     result = see2sound(args.image, args.output, mux=args.mux, depth=args.depth, intrinsics=args.intrinsics,
                        depth_scale=args.depth_scale, depth_encoding=args.depth_encoding, fmt=args.format,
-                       sources=args.sources, labels=parse_labels(args.label), duration=args.duration, sr=args.sr,
+                       sources=args.sources, labels=labels, duration=args.duration, sr=args.sr,
                        bank=args.bank, space=args.space, plot=args.plot, seed=args.seed)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -427,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     s2s.add_argument("--label", action="append", metavar="N=CATEGORY",
                      help="what region N (numbered from 1 by rank) sounds like: a procedural category or a "
                           "--bank label; repeatable")
+    s2s.add_argument("--labels", help="YAML file of labels, one 'N: CATEGORY' per line (--label wins over it)")
     s2s.add_argument("--bank", help="folder of your recordings, one sub-folder per label (used before procedural sounds)")
     s2s.add_argument("--space", default="auto", choices=("auto", "indoor", "outdoor"),
                      help="indoors: the fitted room's acoustics; outdoors: free field with a ground reflection "

@@ -16,11 +16,11 @@ from PIL import Image
 from soundstage.cli import main
 from soundstage.constants import SPEED_OF_SOUND
 from soundstage.dsp.loudness import integrated_loudness
-from soundstage.errors import InvalidImageError, SoundstageError
+from soundstage.errors import FileFormatError, InvalidImageError, SoundstageError
 from soundstage.io.audio import read_audio, read_channel_mask
 from soundstage.metrics.spatial import estimate_direction
-from soundstage.pipelines.see2sound import (EYE_HEIGHT, TARGET_LUFS, analyze_sound_scene, ground_image, parse_labels,
-                                            render_sound_scene, see2sound)
+from soundstage.pipelines.see2sound import (EYE_HEIGHT, TARGET_LUFS, analyze_sound_scene, ground_image, load_labels,
+                                            parse_labels, render_sound_scene, see2sound)
 from soundstage.scene.camera import Intrinsics
 from soundstage.spatial.formats import get_format
 
@@ -167,6 +167,11 @@ def test_bad_requests_are_refused_before_writing(tmp_path):
     with pytest.raises(SoundstageError, match="N=CATEGORY"):
         parse_labels(["birds"])
     assert parse_labels(["1=birds", " 3 = rain"]) == {1: "birds", 3: "rain"}
+    (tmp_path / "labels.yaml").write_text("1: birds\n3: rain\n")
+    assert load_labels(tmp_path / "labels.yaml") == {1: "birds", 3: "rain"}
+    (tmp_path / "bad.yaml").write_text("- birds\n")
+    with pytest.raises(FileFormatError, match="must map region numbers"):
+        load_labels(tmp_path / "bad.yaml")
     assert main(["see2sound", str(image), "-o", str(image)]) == 2  # never over an input
     assert not any(tmp_path.glob("*.wav"))
 

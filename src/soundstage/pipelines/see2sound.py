@@ -61,7 +61,7 @@ from soundstage.spatial.render import Source, render_sources
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SPACES", "SoundRegion", "SoundScene", "analyze_sound_scene", "ground_image", "parse_labels", "region_signal",
+__all__ = ["SPACES", "SoundRegion", "SoundScene", "analyze_sound_scene", "analyze_sound_video", "ground_image", "load_labels", "parse_labels", "region_signal",
            "render_sound_scene", "see2sound"]
 
 SPACES: tuple[str, ...] = ("auto", "indoor", "outdoor")
@@ -158,6 +158,21 @@ def parse_labels(items: list[str] | None) -> dict[int, str]:
             raise SoundstageError(f"label {item!r} is not N=CATEGORY with N >= 1 (e.g. 1=birds)")
         out[int(match.group(1))] = match.group(2)
     return out
+
+
+def load_labels(path: str | Path) -> dict[int, str]:
+    """A YAML file of labels, ``{rank: category}`` (e.g. ``1: birds``), as :func:`parse_labels` gives them."""
+    import yaml
+
+    from soundstage.errors import FileFormatError
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise FileFormatError(f"cannot read labels file '{path}': {exc}; expected YAML like '1: birds'") from exc
+    if not isinstance(data, dict):
+        raise FileFormatError(f"labels file '{path}' must map region numbers to categories, e.g. '1: birds'")
+    return parse_labels([f"{k}={v}" for k, v in data.items()])
 
 
 def _outdoor_points(depth: np.ndarray | None, intrinsics: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
