@@ -38,7 +38,7 @@ def pictures(tmp: Path) -> list[tuple[str, dict]]:
     from PIL import Image
 
     if DATA.is_dir():
-        indoor = {"image": DATA / "rgb_00050.jpg", "depth": DATA / "sync_depth_00050.png",
+        indoor = {"picture": DATA / "rgb_00050.jpg", "depth": DATA / "sync_depth_00050.png",
                   "intrinsics": "518.8579,519.46961,325.58245,253.73617"}
         name = "NYU room 00050 (RGB-D)"
     else:
@@ -48,14 +48,14 @@ def pictures(tmp: Path) -> list[tuple[str, dict]]:
         rgb, depth = render_room((6.0, 5.0, 2.8), (3.0, 1.0, 1.5), 0.0, -5.0, intrinsics=Intrinsics.from_fov(640, 480))[:2]
         Image.fromarray(rgb).save(tmp / "room.png")
         Image.fromarray(np.round(depth * 1000).astype(np.uint16)).save(tmp / "room_depth.png")
-        indoor = {"image": tmp / "room.png", "depth": tmp / "room_depth.png"}
+        indoor = {"picture": tmp / "room.png", "depth": tmp / "room_depth.png"}
         name = "synthetic room (RGB-D)"
     field = np.zeros((480, 640, 3), np.uint8)
     field[:160] = (110, 160, 230)
     field[160:] = (60, 130, 50)
     field[300:360, 250:330] = (200, 30, 30)
     Image.fromarray(field).save(tmp / "field.png")
-    return [(name, indoor), ("outdoor field (no depth)", {"image": tmp / "field.png"})]
+    return [(name, indoor), ("outdoor field (no depth)", {"picture": tmp / "field.png"})]
 
 
 def run(repeats: int) -> dict:
@@ -71,7 +71,7 @@ def run(repeats: int) -> dict:
         for name, kw in pictures(Path(tmp)):
             t_job, result = best_of(lambda: see2sound(output=Path(tmp) / "out.wav", duration=SECONDS, sr=SR, **kw),
                                     repeats=repeats)
-            rgb = read_image(kw["image"])
+            rgb = read_image(kw["picture"])
             depth = read_depth(kw["depth"], image_shape=rgb.shape) if "depth" in kw else None
             intr = parse_intrinsics(kw["intrinsics"], 640, 480) if "intrinsics" in kw else None
             t_an, scene = best_of(lambda: analyze_sound_scene(rgb, depth, intr), repeats=repeats)
