@@ -193,7 +193,8 @@ def _cmd_see2sound(args: argparse.Namespace) -> int:
     result = see2sound(args.image, args.output, mux=args.mux, depth=args.depth, intrinsics=args.intrinsics,
                        depth_scale=args.depth_scale, depth_encoding=args.depth_encoding, fmt=args.format,
                        sources=args.sources, labels=labels, duration=args.duration, sr=args.sr,
-                       bank=args.bank, space=args.space, plot=args.plot, seed=args.seed)
+                       bank=args.bank, generator=args.generator, generator_steps=args.generator_steps,
+                       space=args.space, plot=args.plot, seed=args.seed)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
@@ -426,10 +427,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="; ".join(f"{name}: {f.description}" for name, f in FORMATS.items()) + " (default binaural)")
     s2s.add_argument("--sources", type=int, default=3, help="regions made sources, best first (default 3)")
     s2s.add_argument("--label", action="append", metavar="N=CATEGORY",
-                     help="what region N (numbered from 1 by rank) sounds like: a procedural category or a "
-                          "--bank label; repeatable")
+                     help="what region N (numbered from 1 by rank) sounds like: a procedural category, a "
+                          "--bank label, or with --generator any text prompt; repeatable")
     s2s.add_argument("--labels", help="YAML file of labels, one 'N: CATEGORY' per line (--label wins over it)")
     s2s.add_argument("--bank", help="folder of your recordings, one sub-folder per label (used before procedural sounds)")
+    s2s.add_argument("--generator", metavar="DIR",
+                     help="local AudioLDM checkpoint folder (diffusers layout): labels without a bank folder are "
+                          "generated from text instead of procedural (needs soundstage[generate])")
+    s2s.add_argument("--generator-steps", type=int, default=25, help="denoising steps per generated sound (default 25)")
     s2s.add_argument("--space", default="auto", choices=("auto", "indoor", "outdoor"),
                      help="indoors: the fitted room's acoustics; outdoors: free field with a ground reflection "
                           "(default auto: outdoors when the picture shows sky)")

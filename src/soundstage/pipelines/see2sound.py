@@ -18,9 +18,11 @@ Steps (:func:`analyze_sound_scene`, then :func:`render_sound_scene`):
    distance of its depth points (else the sky or ground fallback), kept 0.3 m inside the
    room indoors; azimuth (positive to the listener's left), elevation and distance follow
    from the listener's pose (:mod:`soundstage.geometry`).
-5. **Sounds**: the user's bank folder for a label when it has one
-   (:class:`~soundstage.sources.bank.SoundBank`), else the procedural category
-   (:func:`~soundstage.sources.procedural.synthesize`), seeded per region.
+5. **Sounds** (:class:`~soundstage.sources.library.SoundLibrary`): the user's bank folder
+   for a label when it has one, else a text-to-audio generator when one is given
+   (AudioLDM from a local checkpoint, :mod:`~soundstage.sources.generative`; any label is
+   its prompt), else the procedural category (:func:`~soundstage.sources.procedural.synthesize`),
+   seeded per region.
 6. **Rendering** through the spatial layer in any format of
    :data:`~soundstage.spatial.formats.FORMATS`: indoors with the room's acoustics (image
    sources and diffuse tail from the fitted materials), outdoors in free field with one
@@ -53,15 +55,14 @@ from soundstage.scene.camera import Intrinsics, backproject, camera_rotation, pi
 from soundstage.scene.interest import Interest, regions_of_interest
 from soundstage.scene.regions import Region, segment_regions
 from soundstage.scene.sound_labels import classify_sound
-from soundstage.sources.bank import SoundBank
-from soundstage.sources.procedural import CATEGORIES, synthesize
+from soundstage.sources.library import SoundLibrary
 from soundstage.spatial.formats import finish, get_format, make_receiver
 from soundstage.spatial.moving import Trajectory
 from soundstage.spatial.render import Source, render_sources
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SPACES", "SoundRegion", "SoundScene", "analyze_sound_scene", "analyze_sound_video", "ground_image", "load_labels", "parse_labels", "region_signal",
+__all__ = ["SPACES", "SoundRegion", "SoundScene", "analyze_sound_scene", "analyze_sound_video", "ground_image", "load_labels", "parse_labels",
            "render_sound_scene", "see2sound"]
 
 SPACES: tuple[str, ...] = ("auto", "indoor", "outdoor")
@@ -150,10 +151,11 @@ class SoundScene:
 
 
 def parse_labels(items: list[str] | None) -> dict[int, str]:
-    """``["1=birds", "3=rain"]`` -> ``{1: "birds", 3: "rain"}``; bad items name what was expected."""
+    """``["1=birds", "3=church bells"]`` -> ``{1: "birds", 3: "church bells"}`` (a label may be a generator's
+    prompt); bad items name what was expected."""
     out: dict[int, str] = {}
     for item in items or []:
-        match = re.fullmatch(r"\s*(\d+)\s*=\s*([A-Za-z0-9_\-]+)\s*", item)
+        match = re.fullmatch(r"\s*(\d+)\s*=\s*(\S(?:.*\S)?)\s*", item)
         if not match or int(match.group(1)) < 1:
             raise SoundstageError(f"label {item!r} is not N=CATEGORY with N >= 1 (e.g. 1=birds)")
         out[int(match.group(1))] = match.group(2)
@@ -414,18 +416,6 @@ def _distance(roi: Interest, regions: list[Region], origin: np.ndarray, outdoor:
     return SKY_DISTANCE if outdoor else 2.0
 
 
-def region_signal(region: SoundRegion, duration: float, sr: int, *, bank: SoundBank | None = None,
-                  seed: int = 0) -> tuple[np.ndarray, str]:
-    """The sound of ``region``: the bank's recording of its label when there is one, else the procedural category."""
-    if bank is not None and region.label in bank:
-        x, path = bank.render(region.label, duration, sr, seed=seed + region.rank)
-        return x, f"bank:{path}"
-    if region.label not in CATEGORIES:
-        known = ", ".join(list(CATEGORIES) + (bank.labels() if bank is not None else []))
-        raise SoundstageError(f"region {region.rank}: unknown sound category {region.label!r}; expected one of {known}")
-    return synthesize(region.label, duration, sr, seed=seed + region.rank), f"procedural:{region.label}"
-
-
 def ground_image(position: np.ndarray) -> np.ndarray:
     """Mirror image of an outdoor source in the ground plane ``z = -EYE_HEIGHT`` (listener at the origin)."""
     p = np.asarray(position, float)
@@ -442,9 +432,12 @@ def _fold(audio: np.ndarray, n: int) -> np.ndarray:
 
 
 def render_sound_scene(scene: SoundScene, fmt: str, duration: float, sr: int = 48000, *,
-                       bank: SoundBank | None = None, seed: int = 0, loop: bool = True
+                       sounds: SoundLibrary | None = None, seed: int = 0, loop: bool = True
                        ) -> tuple[np.ndarray, tuple[str, ...]]:
     """The scene in format ``fmt``, ``duration`` seconds long, before loudness setting.
+
+    Each region's sound comes from ``sounds`` (procedural sources only when ``None``),
+    seeded by ``seed`` plus its rank.
 
     ``loop`` (a picture): the reverberation is folded back onto the start, so the result
     loops seamlessly. Otherwise (a video) the sources start :data:`PRE_ROLL` seconds before
@@ -454,9 +447,11 @@ def render_sound_scene(scene: SoundScene, fmt: str, duration: float, sr: int = 4
     if n < 1:
         raise SoundstageError(f"duration must be a positive number of seconds, got {duration!r}")
     lead = 0.0 if loop else PRE_ROLL
+    sounds = SoundLibrary() if sounds is None else sounds
     srcs = []
     for region in scene.regions:
-        signal, region.generator = region_signal(region, duration + lead, sr, bank=bank, seed=seed)
+        sounds.check(region.label, f"region {region.rank}")
+        signal, region.generator = sounds.render(region.label, duration + lead, sr, seed=seed + region.rank)
         path = region.trajectory()
         path = Trajectory(path.times + lead, path.positions)
         name = f"{region.rank}:{region.label}"
@@ -506,6 +501,8 @@ def see2sound(
     duration: float = 10.0,
     sr: int = 48000,
     bank: str | Path | None = None,
+    generator: str | Path | None = None,
+    generator_steps: int = 25,
     space: str = "auto",
     plot: str | Path | None = None,
     mux: str | Path | None = None,
@@ -517,7 +514,10 @@ def see2sound(
     A picture gives ``duration`` seconds that loop seamlessly. A video (a suffix of
     :data:`~soundstage.io.video.VIDEO_SUFFIXES`) gives a soundtrack as long as the video,
     its sources following their regions (:func:`analyze_sound_video`); ``mux`` also writes
-    the video with that soundtrack (``.mkv``, ``.mp4`` or ``.mov``).
+    the video with that soundtrack (``.mkv``, ``.mp4`` or ``.mov``). ``bank`` is a folder of
+    the user's recordings per label, ``generator`` the folder of an AudioLDM checkpoint
+    (run ``generator_steps`` denoising steps per sound); see
+    :class:`~soundstage.sources.library.SoundLibrary` for which is used when.
     """
     from soundstage.io.depth import read_depth
     from soundstage.io.image import read_image
@@ -527,11 +527,13 @@ def see2sound(
 
     info = get_format(fmt)
     check_plot_path(plot)
-    sound_bank = None if bank is None else SoundBank(bank)
-    known = list(CATEGORIES) + (sound_bank.labels() if sound_bank is not None else [])
+    if generator is not None:
+        from soundstage.sources.generative import TextToAudio
+
+        generator = TextToAudio(generator, steps=generator_steps)
+    sounds = SoundLibrary(bank, generator)
     for rank, label in (labels or {}).items():
-        if label not in known:
-            raise SoundstageError(f"--label {rank}={label}: unknown sound category {label!r}; expected one of {', '.join(known)}")
+        sounds.check(label, f"--label {rank}={label}")
     is_video = Path(picture).suffix.lower() in VIDEO_SUFFIXES
     if mux is not None and (not is_video or Path(mux).suffix.lower() not in VIDEO_CONTAINERS):
         raise SoundstageError(f"mux writes a video with the soundtrack: it needs a video input and a "
@@ -557,7 +559,7 @@ def see2sound(
                                                        depth_encoding=depth_encoding)
         intr = None if intrinsics is None else parse_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
         scene = analyze_sound_scene(rgb, depth_m, intr, sources=sources, space=space, labels=labels, seed=seed)
-    render = dict(bank=sound_bank, seed=seed, loop=not is_video)
+    render = dict(sounds=sounds, seed=seed, loop=not is_video)
     audio, channels = render_sound_scene(scene, fmt, duration, sr, **render)
     two = audio if stereo_path is None else render_sound_scene(scene, "stereo", duration, sr, **render)[0]
     loudness = integrated_loudness(two, sr)

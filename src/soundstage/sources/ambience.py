@@ -56,10 +56,15 @@ def _fade_len(sr: int) -> int:
     return max(1, int(round(CROSSFADE_S * sr)))
 
 
+def _ramps(fade: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-power fade-in and fade-out ramps of ``fade`` samples (sine and cosine)."""
+    t = (np.arange(fade) + 0.5) / fade
+    return np.sin(0.5 * np.pi * t), np.cos(0.5 * np.pi * t)
+
+
 def _chain(pieces: list[np.ndarray], fade: int) -> np.ndarray:
     """Pieces joined with equal-power crossfades of ``fade`` samples."""
-    t = (np.arange(fade) + 0.5) / fade
-    fade_in, fade_out = np.sin(0.5 * np.pi * t), np.cos(0.5 * np.pi * t)
+    fade_in, fade_out = _ramps(fade)
     out = pieces[0].copy()
     for p in pieces[1:]:
         joined = out[-fade:] * fade_out + p[:fade] * fade_in
@@ -90,6 +95,31 @@ def loop_ambience(segments: list[np.ndarray], n_samples: int, sr: int, *, seed: 
     repeats = int(math.ceil((n_samples + offset) / period)) + 1
     looped = _chain([chain] * repeats, fade)
     return looped[offset : offset + n_samples]
+
+
+def seamless(x: np.ndarray, n_samples: int, sr: int, *, seed: int = 0) -> np.ndarray:
+    """``n_samples`` of recording ``x`` that loop without a click.
+
+    A seeded excerpt of ``x`` (``x`` looped by :func:`loop_ambience` when it is too short)
+    ``CROSSFADE_S`` longer than asked; that extra tail is crossfaded (equal power) over the
+    excerpt's start. Played end to end, the last sample is followed by what followed it in
+    the excerpt, fading into the start: the loop point is one more crossfade.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if n_samples < 1:
+        raise InvalidAudioError(f"length must be at least one sample, got {n_samples}")
+    fade = min(_fade_len(sr), n_samples)
+    need = n_samples + fade
+    rng = np.random.default_rng(seed)
+    if x.size >= need:
+        start = int(rng.integers(0, x.size - need + 1))
+        piece = x[start : start + need]
+    else:
+        piece = loop_ambience([x], need, sr, seed=int(rng.integers(2**31)))
+    fade_in, fade_out = _ramps(fade)
+    out = piece[:n_samples].copy()
+    out[:fade] = piece[:fade] * fade_in + piece[n_samples:] * fade_out
+    return out
 
 
 def noise_from_psd(freqs: np.ndarray, psd: np.ndarray, n_samples: int, sr: int, *, seed: int = 0) -> np.ndarray:

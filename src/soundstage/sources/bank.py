@@ -7,8 +7,9 @@ Layout::
       traffic/    street.ogg ...
 
 :meth:`SoundBank.render` picks one file of a label (seeded), reads it as mono at the rate
-asked for, and makes it as long as asked: shorter than the file, a seeded excerpt; longer,
-the file looped with equal-power crossfades (:func:`soundstage.sources.ambience.loop_ambience`).
+asked for, and makes it as long as asked and loopable without a click
+(:func:`soundstage.sources.ambience.seamless`): shorter than the file, a seeded excerpt;
+longer, the file looped with equal-power crossfades.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class SoundBank:
 
     def render(self, label: str, duration: float, sr: int, *, seed: int = 0) -> tuple[np.ndarray, Path]:
         """``duration`` seconds of ``label`` at ``sr`` (float64 mono) and the file it came from."""
-        from soundstage.sources.ambience import loop_ambience
+        from soundstage.sources.ambience import seamless
 
         files = self.files(label)
         if not files:
@@ -65,7 +66,4 @@ class SoundBank:
             raise SoundstageError(f"duration must be a positive number of seconds, got {duration!r}")
         if not np.any(x):
             raise SoundstageError(f"'{path}' is digital silence; expected a recording of {label!r}")
-        if x.size >= n:
-            start = int(rng.integers(0, x.size - n + 1))
-            return x[start : start + n], path
-        return loop_ambience([x], n, sr, seed=seed), path
+        return seamless(x, n, sr, seed=int(rng.integers(2**31))), path
