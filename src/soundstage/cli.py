@@ -324,6 +324,14 @@ def _show_scores(result: dict, args: argparse.Namespace, plot_scores, format_tab
     return 0
 
 
+def _cmd_eval_see2sound(args: argparse.Namespace) -> int:
+    from soundstage.pipelines.eval_see2sound import evaluate, format_table, plot_scores
+    from soundstage.pipelines.room import check_plot_path
+
+    check_plot_path(args.plot)
+    return _show_scores(evaluate(args.data, out=args.out, seed=args.seed), args, plot_scores, format_table)
+
+
 def _cmd_eval_speak(args: argparse.Namespace) -> int:
     from soundstage.pipelines.eval_speak import BUILTIN_SYSTEMS, evaluate, format_table, plot_scores, split_rows
     from soundstage.pipelines.room import check_plot_path
@@ -537,6 +545,14 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--plot", help="bar chart of the median of each metric per system (PNG)")
     est.add_argument("--json", action="store_true", help="print JSON")
     est.set_defaults(func=_cmd_eval_stylize)
+    es2 = ev_sub.add_parser("see2sound", help="MFCC-DTW similarity of the RGB-D pictures' soundscapes to real "
+                                              "indoor and outdoor recordings")
+    es2.add_argument("--data", required=True, help="folder with rgbd/ and ambient/ (like ../shared/data)")
+    es2.add_argument("--out", help="folder for each picture's overlay PNG and soundscape")
+    es2.add_argument("--seed", type=int, default=0)
+    es2.add_argument("--plot", help="bar chart of the mean similarity per system (PNG)")
+    es2.add_argument("--json", action="store_true", help="print JSON")
+    es2.set_defaults(func=_cmd_eval_see2sound)
     return parser
 
 
