@@ -193,7 +193,7 @@ def _cmd_see2sound(args: argparse.Namespace) -> int:
     result = see2sound(args.image, args.output, mux=args.mux, depth=args.depth, intrinsics=args.intrinsics,
                        depth_scale=args.depth_scale, depth_encoding=args.depth_encoding, fmt=args.format,
                        sources=args.sources, labels=labels, duration=args.duration, sr=args.sr,
-                       bank=args.bank, generator=args.generator, generator_steps=args.generator_steps,
+                       bank=args.bank, generator=args.generator, generator_steps=args.generator_steps, sam=args.sam,
                        space=args.space, plot=args.plot, seed=args.seed)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -443,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="local AudioLDM checkpoint folder (diffusers layout): labels without a bank folder are "
                           "generated from text instead of procedural (needs soundstage[generate])")
     s2s.add_argument("--generator-steps", type=int, default=25, help="denoising steps per generated sound (default 25)")
+    s2s.add_argument("--sam", metavar="DIR", help="local Segment Anything checkpoint folder (transformers layout): "
+                                                  "its object masks group the regions (needs soundstage[generate])")
     s2s.add_argument("--space", default="auto", choices=("auto", "indoor", "outdoor"),
                      help="indoors: the fitted room's acoustics; outdoors: free field with a ground reflection "
                           "(default auto: outdoors when the picture shows sky)")

@@ -151,10 +151,10 @@ def test_see2sound_voices_a_free_text_label_with_the_generator(checkpoint, tmp_p
 
 
 def test_refusals(checkpoint, tmp_path, monkeypatch):
-    with pytest.raises(FileFormatError, match="no diffusers pipeline folder"):
+    with pytest.raises(FileFormatError, match="holds no AudioLDM pipeline: no model_index.json"):
         TextToAudio(tmp_path)
     (tmp_path / "model_index.json").write_text("{}")
-    with pytest.raises(FileFormatError, match="could not be loaded as an AudioLDM pipeline"):
+    with pytest.raises(FileFormatError, match="could not load the AudioLDM pipeline"):
         TextToAudio(tmp_path)
     with pytest.raises(SoundstageError, match="steps must be"):
         TextToAudio(checkpoint, steps=0)

@@ -55,3 +55,19 @@ def read_checkpoint(path: str | Path, fmt: str, what: str, hint: str) -> tuple[d
         raise FileFormatError(f"cannot read {what} checkpoint '{weights.with_suffix('')}': {exc}; "
                               "expected safetensors + JSON files written by soundstage") from exc
     return state, doc
+
+
+def load_pretrained_folder(path: str | Path, marker: str, what: str, load):
+    """``load(path)`` for a model folder written by a hub library (``save_pretrained``), read locally only.
+
+    ``marker`` is the file such a folder always has (``model_index.json``, ``config.json``);
+    ``what`` names the model in errors. A missing marker or a failed load is a
+    :class:`FileFormatError` naming the folder.
+    """
+    path = Path(path)
+    if not (path / marker).is_file():
+        raise FileFormatError(f"'{path}' holds no {what}: no {marker}; expected a folder saved with save_pretrained")
+    try:
+        return load(path)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise FileFormatError(f"could not load the {what} in '{path}': {exc}") from exc

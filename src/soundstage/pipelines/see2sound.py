@@ -11,9 +11,9 @@ Steps (:func:`analyze_sound_scene`, then :func:`render_sound_scene`):
    ground, looking level; depth comes from the map, or without one from that ground plane
    (pixels above the horizon, and ground farther than that, at :data:`SKY_DISTANCE`).
 3. **Regions of interest**: superpixel regions, one sound category each (user labels >
-   the heuristic classifier > ``"ambience"``), touching same-category regions joined,
-   ranked by saliency and size (:mod:`~soundstage.scene.interest`); the top ``sources``
-   kept and numbered from 1.
+   the heuristic classifier > ``"ambience"``), touching same-category regions joined (or,
+   with a Segment Anything checkpoint, the regions of one object mask), ranked by saliency
+   and size (:mod:`~soundstage.scene.interest`); the top ``sources`` kept and numbered from 1.
 4. **Positions**: each region sounds from the ray through its mean pixel, at the median
    distance of its depth points (else the sky or ground fallback), kept 0.3 m inside the
    room indoors; azimuth (positive to the listener's left), elevation and distance follow
@@ -211,6 +211,7 @@ class _View:
     points: np.ndarray
     layout: Any
     notes: list[str]
+    segmenter: Any = None
 
     def regions(self, rgb: np.ndarray) -> tuple[np.ndarray, list[Region]]:
         """A frame's measured regions on this view's geometry."""
@@ -222,7 +223,8 @@ class _View:
 
         faces = detect_faces(rgb)
         cats = [classify_sound(r, self.size, outdoor=self.outdoor, faces=faces) for r in regions]
-        return regions_of_interest(rgb, labels, regions, cats)
+        objects = None if self.segmenter is None else self.segmenter.masks(rgb)
+        return regions_of_interest(rgb, labels, regions, cats, objects)
 
     def place(self, roi: Interest, regions: list[Region]) -> np.ndarray:
         """Where a region of interest sounds from: on its mean pixel's ray, at its measured (or fallback) distance."""
@@ -252,8 +254,17 @@ def _check_request(rgb: np.ndarray, space: str, sources: int) -> np.ndarray:
 
 
 def _view(rgb: np.ndarray, depth: np.ndarray | None, intrinsics: Intrinsics | None, space: str,
-          seed: int) -> tuple[_View, np.ndarray, list[Region]]:
+          seed: int, segmenter: Any = None) -> tuple[_View, np.ndarray, list[Region]]:
     """The view of the first (or only) picture, with that picture's regions."""
+    view, labels, regions = _measured_view(rgb, depth, intrinsics, space, seed)
+    if segmenter is not None:
+        view.segmenter = segmenter
+        view.notes.append(f"regions grouped by {segmenter.name} object masks from {segmenter.path}")
+    return view, labels, regions
+
+
+def _measured_view(rgb: np.ndarray, depth: np.ndarray | None, intrinsics: Intrinsics | None, space: str,
+                   seed: int) -> tuple[_View, np.ndarray, list[Region]]:
     from soundstage.scene.scene import analyze_scene
 
     h, w = rgb.shape[:2]
@@ -317,10 +328,15 @@ def analyze_sound_scene(
     space: str = "auto",
     labels: dict[int, str] | None = None,
     seed: int = 0,
+    segmenter: Any = None,
 ) -> SoundScene:
-    """Regions of interest of a picture, placed around the listener, with a sound label each (see the module doc)."""
+    """Regions of interest of a picture, placed around the listener, with a sound label each (see the module doc).
+
+    ``segmenter`` (e.g. :class:`soundstage.vision.sam.SamSegmenter`) gives object masks
+    that group the superpixel regions (:func:`~soundstage.scene.interest.regions_of_interest`).
+    """
     rgb = _check_request(rgb, space, sources)
-    view, seg_labels, regions = _view(rgb, depth, intrinsics, space, seed)
+    view, seg_labels, regions = _view(rgb, depth, intrinsics, space, seed, segmenter)
     chosen = _chosen(view.rank(rgb, seg_labels, regions), sources, labels, "picture")
     out = [_sound_region(view, rank, roi, view.place(roi, regions), labels) for rank, roi in enumerate(chosen, 1)]
     return SoundScene(view.size, view.outdoor, view.reason, view.listener, view.yaw, view.room, out, seg_labels,
@@ -342,6 +358,7 @@ def analyze_sound_video(
     labels: dict[int, str] | None = None,
     seed: int = 0,
     key_interval: float = KEY_INTERVAL,
+    segmenter: Any = None,
 ) -> SoundScene:
     """Regions of interest of a video followed over time: sources that move with their regions.
 
@@ -351,14 +368,14 @@ def analyze_sound_video(
     that overlaps its last one most (mask IoU at least :data:`MIN_TRACK_IOU`, greedy, best
     overlap first), or without overlap (a fast region) the nearest one of the same
     category within :data:`MAX_TRACK_JUMP` of the diagonal, else stays where it was.
-    Positions between key frames are linear.
+    Positions between key frames are linear. ``segmenter`` as in :func:`analyze_sound_scene`.
     """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[0] == 0:
         raise InvalidImageError(f"video has no frames (got an array of shape {frames.shape}); expected (T, H, W, 3)")
     times = np.asarray(times, float)
     first = _check_request(frames[0], space, sources)
-    view, seg_labels, regions = _view(first, None, intrinsics, space, seed)
+    view, seg_labels, regions = _view(first, None, intrinsics, space, seed, segmenter)
     chosen = _chosen(view.rank(first, seg_labels, regions), sources, labels, "video's first frame")
     masks = [np.isin(seg_labels, roi.members) for roi in chosen]
     last = list(chosen)
@@ -503,6 +520,7 @@ def see2sound(
     bank: str | Path | None = None,
     generator: str | Path | None = None,
     generator_steps: int = 25,
+    sam: str | Path | None = None,
     space: str = "auto",
     plot: str | Path | None = None,
     mux: str | Path | None = None,
@@ -517,7 +535,9 @@ def see2sound(
     the video with that soundtrack (``.mkv``, ``.mp4`` or ``.mov``). ``bank`` is a folder of
     the user's recordings per label, ``generator`` the folder of an AudioLDM checkpoint
     (run ``generator_steps`` denoising steps per sound); see
-    :class:`~soundstage.sources.library.SoundLibrary` for which is used when.
+    :class:`~soundstage.sources.library.SoundLibrary` for which is used when. ``sam`` is the
+    folder of a Segment Anything checkpoint whose masks group the regions
+    (:class:`~soundstage.vision.sam.SamSegmenter`).
     """
     from soundstage.io.depth import read_depth
     from soundstage.io.image import read_image
@@ -532,6 +552,10 @@ def see2sound(
 
         generator = TextToAudio(generator, steps=generator_steps)
     sounds = SoundLibrary(bank, generator)
+    if sam is not None:
+        from soundstage.vision.sam import SamSegmenter
+
+        sam = SamSegmenter(sam)
     for rank, label in (labels or {}).items():
         sounds.check(label, f"--label {rank}={label}")
     is_video = Path(picture).suffix.lower() in VIDEO_SUFFIXES
@@ -552,13 +576,14 @@ def see2sound(
         intr = None if intrinsics is None else parse_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
         duration = float(len(video.frames) / video.fps)
         scene = analyze_sound_video(video.frames, video.timestamps, intr, sources=sources, space=space,
-                                    labels=labels, seed=seed)
+                                    labels=labels, seed=seed, segmenter=sam)
     else:
         rgb = read_image(picture)
         depth_m = None if depth is None else read_depth(depth, depth_scale=depth_scale, image_shape=rgb.shape,
                                                        depth_encoding=depth_encoding)
         intr = None if intrinsics is None else parse_intrinsics(intrinsics, rgb.shape[1], rgb.shape[0])
-        scene = analyze_sound_scene(rgb, depth_m, intr, sources=sources, space=space, labels=labels, seed=seed)
+        scene = analyze_sound_scene(rgb, depth_m, intr, sources=sources, space=space, labels=labels, seed=seed,
+                                    segmenter=sam)
     render = dict(sounds=sounds, seed=seed, loop=not is_video)
     audio, channels = render_sound_scene(scene, fmt, duration, sr, **render)
     two = audio if stereo_path is None else render_sound_scene(scene, "stereo", duration, sr, **render)[0]

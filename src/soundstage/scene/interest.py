@@ -4,8 +4,9 @@
 and one sound category per region, joins touching regions of the same category into one
 region of interest (a lawn cut into twenty superpixels is one lawn; regions of the
 catch-all :data:`UNRECOGNIZED` category are joined only when their mean colours are alike,
-within :data:`ALIKE_COLOUR` per channel: one sofa, not the sofa and the wall), and ranks
-the groups by
+within :data:`ALIKE_COLOUR` per channel: one sofa, not the sofa and the wall). Given
+object masks (Segment Anything, :mod:`soundstage.vision.sam`), the regions of one mask
+are one group instead. It ranks the groups by
 
     score = mean saliency x sqrt(share of the picture),
 
@@ -26,6 +27,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.color import rgb2lab
 
+from soundstage.errors import InvalidImageError
 from soundstage.scene.regions import Region
 
 __all__ = ["ALIKE_COLOUR", "MIN_SHARE", "UNRECOGNIZED", "Interest", "regions_of_interest", "saliency_map"]
@@ -76,25 +78,49 @@ def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
     return np.unique(np.sort(p, axis=1), axis=0)
 
 
+def _owners(labels: np.ndarray, n: int, objects: list[np.ndarray]) -> np.ndarray:
+    """For each region, the object mask covering the largest part of it when that is at least half, else -1."""
+    owner = np.full(n, -1)
+    if not objects:
+        return owner
+    size = np.bincount(labels.ravel(), minlength=n)
+    for m in objects:
+        if np.asarray(m).shape != labels.shape:
+            raise InvalidImageError(f"object mask of shape {np.asarray(m).shape}; expected the picture's {labels.shape}")
+    cover = np.stack([np.bincount(labels[np.asarray(m, bool)], minlength=n) for m in objects]) / np.maximum(size, 1)
+    best = cover.argmax(axis=0)
+    hit = cover[best, np.arange(n)] >= 0.5
+    owner[hit] = best[hit]
+    return owner
+
+
 def regions_of_interest(
     rgb: np.ndarray,
     labels: np.ndarray,
     regions: list[Region],
     categories: list[tuple[str, str]],
+    objects: list[np.ndarray] | None = None,
 ) -> list[Interest]:
     """Groups of touching same-category regions, best first (see the module doc).
 
-    ``categories[i]`` is ``(category, reason)`` for ``regions[i]``. Returns every group of
-    at least :data:`MIN_SHARE` of the picture, sorted by score (highest first).
+    ``categories[i]`` is ``(category, reason)`` for ``regions[i]``. ``objects`` are optional
+    object masks (bool, the picture's size; e.g. :class:`soundstage.vision.sam.SamSegmenter`):
+    the regions that a mask covers at least half of form one group whatever their categories
+    (the largest one names it), and join nothing outside it. Returns every group of at
+    least :data:`MIN_SHARE` of the picture, sorted by score (highest first).
     """
     n = len(regions)
     names = np.array([c for c, _ in categories])
+    owner = _owners(labels, n, objects or [])
     pairs = _adjacent_pairs(labels)
     if len(pairs):
         colour = np.array([r.mean_rgb for r in regions], float)
         alike = np.abs(colour[pairs[:, 0]] - colour[pairs[:, 1]]).max(axis=1) < ALIKE_COLOUR
-        pairs = pairs[(names[pairs[:, 0]] == names[pairs[:, 1]]) & ((names[pairs[:, 0]] != UNRECOGNIZED) | alike)]
-    same = pairs
+        free = (owner[pairs[:, 0]] < 0) & (owner[pairs[:, 1]] < 0)
+        pairs = pairs[free & (names[pairs[:, 0]] == names[pairs[:, 1]]) & ((names[pairs[:, 0]] != UNRECOGNIZED) | alike)]
+    inside = [np.flatnonzero(owner == m) for m in range(len(objects or []))]
+    same = np.concatenate([pairs.reshape(-1, 2)] + [np.stack([np.full(m.size - 1, m[0]), m[1:]], 1) for m in inside
+                                                   if m.size > 1]).astype(int)
     graph = coo_matrix((np.ones(len(same)), (same[:, 0], same[:, 1])), shape=(n, n)) if len(same) else coo_matrix((n, n))
     _, group = connected_components(graph, directed=False)
     group_of_pixel = group[labels]

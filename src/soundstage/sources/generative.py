@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from soundstage.errors import DependencyError, FileFormatError, SoundstageError
+from soundstage.errors import DependencyError, SoundstageError
+from soundstage.models.checkpoint import load_pretrained_folder
 from soundstage.sources.ambience import seamless, set_level
 from soundstage.sources.procedural import CATEGORIES
 
@@ -65,7 +66,7 @@ class TextToAudio:
     DependencyError
         ``diffusers`` or ``transformers`` is not installed.
     FileFormatError
-        ``path`` is no folder, or holds no AudioLDM pipeline.
+        ``path`` holds no AudioLDM pipeline.
     """
 
     name = "audioldm"
@@ -77,18 +78,13 @@ class TextToAudio:
         except ImportError as exc:
             raise DependencyError("the generative back-end needs diffusers and transformers: "
                                   "pip install 'soundstage[generate]'") from exc
-        self.path = Path(path)
-        if not (self.path / "model_index.json").is_file():
-            raise FileFormatError(f"'{self.path}' is no diffusers pipeline folder (no model_index.json); expected an "
-                                  "AudioLDM pipeline saved with save_pretrained")
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise SoundstageError(f"steps must be a whole number >= 1, got {steps!r}")
         if not clip_s > 0:
             raise SoundstageError(f"clip_s must be a positive number of seconds, got {clip_s!r}")
-        try:
-            self.pipeline = AudioLDMPipeline.from_pretrained(self.path, local_files_only=True, low_cpu_mem_usage=False).to(device)
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise FileFormatError(f"'{self.path}' could not be loaded as an AudioLDM pipeline: {exc}") from exc
+        self.path = Path(path)
+        self.pipeline = load_pretrained_folder(self.path, "model_index.json", "AudioLDM pipeline", lambda p: (
+            AudioLDMPipeline.from_pretrained(p, local_files_only=True, low_cpu_mem_usage=False).to(device)))
         self.pipeline.set_progress_bar_config(disable=True)
         self.steps, self.guidance, self.clip_s, self.device = int(steps), float(guidance), float(clip_s), device
 
