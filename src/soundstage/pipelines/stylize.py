@@ -13,7 +13,14 @@ The DSP method (``method="dsp"``), step by step:
    which removes the late reverberation by delayed linear prediction in each STFT bin.
 3. **Room**: an impulse response with the reference's T60 per band and DRR
    (:func:`soundstage.acoustics.from_profile.synthesize_from_spec`, direct sound at time
-   zero so the output stays in sync with the input) convolved with the input.
+   zero so the output stays in sync with the input) convolved with the input. Its decay is
+   then matched the way the ambience level is: the blind estimator is run on the
+   output (reverberant input plus ambience, as the reference is reverberant speech plus
+   ambience), and each band's T60 is scaled by what the reference measured over what the
+   output measures (:data:`DECAY_STEPS` times). Blind estimates from running
+   speech read short (speech rarely lets a decay run to the floor), and they read short on
+   the output as on the reference; matching what is measured on both cancels that bias
+   instead of applying it twice.
 4. **Ambience** (unless ``ambience=False``): the reference's own background, looped from
    its pauses when they add up to a few seconds, otherwise noise shaped to its spectrum
    (:func:`soundstage.sources.ambience.resynthesize`), as long
@@ -48,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from soundstage.acoustics.blind import blind_profile, blind_t60
-from soundstage.acoustics.from_profile import PROFILE_BANDS, synthesize_from_spec
+from soundstage.acoustics.from_profile import PROFILE_BANDS, T30_RANGE, synthesize_from_spec
 from soundstage.dsp.convolve import fft_convolve
 from soundstage.dsp.loudness import active_power, integrated_loudness
 from soundstage.errors import InvalidAudioError, SoundstageError
@@ -78,6 +85,10 @@ WPE_TAPS, WPE_DELAY, WPE_ITERATIONS = 40, 2, 3
 WPE_STFT, WPE_SHIFT = 1024, 256
 #: Multiplicative corrections of the ambience gain towards the reference's speech-to-ambience ratio.
 AMBIENCE_STEPS: int = 4
+#: Multiplicative corrections of the synthesized room's T60 per band towards the reference's blind T60;
+#: the corrected T60 stays within a factor DECAY_LIMIT of the reference's reading either way.
+DECAY_STEPS: int = 2
+DECAY_LIMIT: float = 2.0
 
 
 def clipped_fraction(x: np.ndarray) -> float:
@@ -252,10 +263,37 @@ def stylize_signal(x: np.ndarray, sr: int, reference: np.ndarray, *, ambience: b
     profile = reference_profile(ref, sr) if profile is None else profile
     a, wet_input, t60 = _prepare_input(a, sr, dereverb, allow_clipped, notes)
     if response is None:
-        h = synthesize_from_spec(profile["spec"], sr=sr, seed=seed).astype(np.float64)
-    else:
-        h = _mono(response, "response", notes)
+        return _render_matched(a, sr, ref if ambience else None, profile, tail, seed, wet_input, t60, notes)
+    h = _mono(response, "response", notes)
     return _render(a, sr, h, ref if ambience else None, profile, tail, seed, wet_input, t60, notes)
+
+
+def _render_matched(a: np.ndarray, sr: int, ambience_from: np.ndarray | None, profile: dict[str, Any], tail: bool,
+                   seed: int, wet_input: bool, t60: float, notes: list[str]) -> Stylized:
+    """:func:`_render` with the room synthesized from ``profile["spec"]``, each band's T60 then scaled by
+    (the reference's blind T60 / the output's blind T60), :data:`DECAY_STEPS` times, staying within a factor
+    :data:`DECAY_LIMIT` of the reference's reading and in :data:`~soundstage.acoustics.from_profile.T30_RANGE`;
+    bands that either side cannot measure keep their value. The output is measured whole (with its ambience),
+    as the reference was."""
+    spec = {**profile["spec"], "t30": dict(profile["spec"]["t30"])}
+    target = {fc: b["t30"] for fc, b in profile["bands"].items()}
+    for step in range(DECAY_STEPS + 1):
+        h = synthesize_from_spec(spec, sr=sr, seed=seed).astype(np.float64)
+        out = _render(a, sr, h, ambience_from, profile, tail, seed, wet_input, t60, list(notes))
+        if step == DECAY_STEPS:
+            break
+        got = blind_t60(out.audio[: a.size], sr)
+        ratios = {fc: target[fc] / got[fc] for fc in spec["t30"]
+                  if target.get(fc) is not None and math.isfinite(got.get(fc, math.nan)) and got[fc] > 0}
+        if not ratios:
+            break
+        for fc, r in ratios.items():
+            start = profile["spec"]["t30"][fc]
+            t = np.clip(spec["t30"][fc] * r, start / DECAY_LIMIT, start * DECAY_LIMIT)
+            spec["t30"][fc] = float(np.clip(t, *T30_RANGE))
+    out.notes.append("room T60 per band after matching the output's blind T60 to the reference's: "
+                     + ", ".join(f"{fc} Hz {t:.2f} s" for fc, t in spec["t30"].items()))
+    return out
 
 
 def _render(a: np.ndarray, sr: int, h: np.ndarray, ambience_from: np.ndarray | None, profile: dict[str, Any],
