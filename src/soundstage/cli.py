@@ -442,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     s2s.add_argument("--generator", metavar="DIR",
                      help="local AudioLDM checkpoint folder (diffusers layout): labels without a bank folder are "
                           "generated from text instead of procedural (needs soundstage[generate])")
-    s2s.add_argument("--generator-steps", type=int, default=25, help="denoising steps per generated sound (default 25)")
+    s2s.add_argument("--generator-steps", type=int, default=25, metavar="N", help="denoising steps per generated sound (default 25)")
     s2s.add_argument("--sam", metavar="DIR", help="local Segment Anything checkpoint folder (transformers layout): "
                                                   "its object masks group the regions (needs soundstage[generate])")
     s2s.add_argument("--space", default="auto", choices=("auto", "indoor", "outdoor"),
