@@ -12,7 +12,7 @@ from soundstage.sources.procedural import CATEGORIES, HUM_FUNDAMENTALS, synthesi
 from soundstage.speech.tts import espeak_available
 
 SR = 16000
-NEEDS_TTS = {"crowd"}
+NEEDS_TTS = {"crowd", "talker"}
 
 
 def _categories():
@@ -140,6 +140,14 @@ def test_crowd_is_a_murmur_of_voices():
     assert _fraction(x, 100, 3500) > 0.9  # speech band, dulled above
     e = _envelope(x, 160) + np.mean(np.square(x))
     assert np.quantile(e, 0.05) > 0.05 * np.median(e)  # several voices: never a pause
+
+
+@pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
+def test_a_talker_is_one_voice_that_pauses():
+    x = synthesize("talker", 8.0, SR, seed=0)
+    assert _fraction(x, 100, 5000) > 0.9  # speech
+    e = _envelope(x, 160) + np.mean(np.square(x))
+    assert np.quantile(e, 0.05) < 0.01 * np.median(e)  # one voice: it stops between words and sentences
 
 
 def test_bad_requests_are_refused():

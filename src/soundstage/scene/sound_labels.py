@@ -12,10 +12,10 @@ whether the scene is outdoors. The rules, tried in this order (first match wins)
                or bright and grey (value >= 0.75, saturation < 0.12, overcast)
 ``waves``      outdoors, water: blue to cyan (hue 0.45-0.72, saturation >= 0.15) below the
                top 40 %, at least 10 % of the picture (a sea or lake); ``stream`` when smaller
-``crowd``      a person: the region holds the centre of a detected face
+``talker``     a person: the region holds the centre of a detected face
                (:func:`soundstage.vision.faces.detect_faces`) or has its own centre in
                the face's box, and is at most twice the box (the face, not the wall
-               behind it)
+               behind it); ``crowd`` instead when the picture shows several faces
 ``birds``      outdoors, foliage: green (hue 0.17-0.45, saturation >= 0.2) and textured
                (>= 0.015) or in the upper half (trees)
 ``insects``    outdoors, smooth green in the lower half (grass)
@@ -73,7 +73,8 @@ def classify_sound(region: Region, image_size: tuple[int, int], *, outdoor: bool
         cu, cv = 0.5 * (f0 + f1), 0.5 * (g0 + g1)
         inside = f0 <= 0.5 * (u0 + u1) < f1 and g0 <= 0.5 * (v0 + v1) < g1
         if (inside or (u0 <= cu < u1 and v0 <= cv < v1)) and region.pixels <= 2.0 * (f1 - f0) * (g1 - g0):
-            return "crowd", "holds a detected face: a person"
+            return ("crowd", "holds one of several detected faces: people") if len(faces) > 1 else (
+                "talker", "holds a detected face: a person")
     if outdoor and green and (texture >= _TEXTURED or centre_v < 0.5):
         return "birds", "textured green or green up high: foliage"
     if outdoor and green:

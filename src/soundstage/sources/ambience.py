@@ -116,9 +116,16 @@ def seamless(x: np.ndarray, n_samples: int, sr: int, *, seed: int = 0) -> np.nda
         piece = x[start : start + need]
     else:
         piece = loop_ambience([x], need, sr, seed=int(rng.integers(2**31)))
+    return circular(piece, n_samples, fade)
+
+
+def circular(x: np.ndarray, n: int, fade: int) -> np.ndarray:
+    """The first ``n`` samples of ``x`` (which has at least ``n + fade``) with its continuation past ``n``
+    crossfaded (equal power, for material uncorrelated with its own start) into the first ``fade``:
+    played end to end, the last sample is followed by what followed it in ``x``, so it loops."""
     fade_in, fade_out = _ramps(fade)
-    out = piece[:n_samples].copy()
-    out[:fade] = piece[:fade] * fade_in + piece[n_samples:] * fade_out
+    out = np.array(x[:n], dtype=np.float64)
+    out[:fade] = x[:fade] * fade_in + x[n : n + fade] * fade_out
     return out
 
 

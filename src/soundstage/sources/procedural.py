@@ -1,8 +1,8 @@
-"""Procedural sound sources: fifteen categories, seeded, any length, seamless loops.
+"""Procedural sound sources: sixteen categories, seeded, any length, seamless loops.
 
 :func:`synthesize` makes ``duration`` seconds of a category from :data:`CATEGORIES`
-(wind, rain, stream, waves, fire, birds, insects, traffic, crowd, footsteps, hum, engine,
-clock, keyboard, and a neutral room-tone ``ambience``). The same ``(category, duration,
+(wind, rain, stream, waves, fire, birds, insects, traffic, crowd, talker, footsteps, hum,
+engine, clock, keyboard, and a neutral room-tone ``ambience``). The same ``(category, duration,
 sr, seed)`` always gives the same samples.
 
 Every signal is built on a circular time axis of exactly the requested length, so that
@@ -20,8 +20,8 @@ rain is a dense sum of decaying drop transients over a broadband hiss; a stream 
 bubbles ringing at their Minnaert frequency with a rising chirp; crickets are trains of
 4-5 kHz pulses; mains hum is 50 or 60 Hz with odd and even harmonics over airflow noise;
 an idling engine is a firing-rate harmonic series with a slow rev wobble; the crowd is a
-murmur of several espeak-ng voices reading at once (the only category that needs a TTS
-engine). Each category has a nominal level (:attr:`Category.level_dbfs`, mean power in dB
+murmur of several espeak-ng voices reading at once, a talker one such voice (the only
+categories that need a TTS engine). Each category has a nominal level (:attr:`Category.level_dbfs`, mean power in dB
 relative to a full-scale sine, as heard 1 m away) so that categories keep plausible
 loudness relative to one another when mixed (an engine is louder than a clock).
 """
@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from soundstage.errors import DependencyError, SoundstageError
-from soundstage.sources.ambience import set_level
+from soundstage.sources.ambience import circular, set_level
 
 __all__ = ["CATEGORIES", "HUM_FUNDAMENTALS", "MIN_SR", "Category", "synthesize"]
 
@@ -97,15 +97,6 @@ def _slow(n: int, sr: int, rng: np.random.Generator, rate_hz: float) -> np.ndarr
 def _envelope(n: int, sr: int, rng: np.random.Generator, rate_hz: float, depth_db: float) -> np.ndarray:
     """A slow random gain: ``depth_db`` (standard deviation) of :func:`_slow` motion, in dB."""
     return 10.0 ** (depth_db * _slow(n, sr, rng, rate_hz) / 20.0)
-
-
-def _circular(x: np.ndarray, n: int, fade: int) -> np.ndarray:
-    """The first ``n`` of ``x`` (at least ``n + fade`` samples) with its continuation past ``n`` crossfaded
-    (equal power, for material uncorrelated with its own start) into the first ``fade``, so it loops."""
-    t = (np.arange(fade) + 0.5) / fade
-    out = x[:n].copy()
-    out[:fade] = x[:fade] * np.sin(0.5 * np.pi * t) + x[n : n + fade] * np.cos(0.5 * np.pi * t)
-    return out
 
 
 def _cycles(freq: float, n: int, sr: int) -> float:
@@ -300,14 +291,16 @@ CROWD_SENTENCES: tuple[str, ...] = (
 CROWD_VOICES: tuple[str, ...] = ("en-us+m1", "en-us+f2", "en-gb+m3", "en-us+f4", "en-gb+m5", "en-us+m7", "en-gb+f1", "en-us+m2")
 
 
-def _crowd(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """A crowd murmur: 6-8 espeak-ng voices, each reading shuffled sentences at its own pace from its own offset, dulled above 3 kHz."""
+def _voices(n: int, sr: int, rng: np.random.Generator, low: int, high: int) -> np.ndarray:
+    """``low`` to ``high - 1`` espeak-ng voices, each reading four shuffled sentences at its own pace from its own
+    offset, repeated and crossfaded into a loop."""
     from soundstage.speech.tts import EspeakNG
 
     if not EspeakNG.available():
-        raise DependencyError("the 'crowd' category speaks with espeak-ng, which is not installed; apt install espeak-ng")
+        raise DependencyError("the 'crowd' and 'talker' categories speak with espeak-ng, which is not installed; "
+                              "apt install espeak-ng")
     out = np.zeros(n)
-    voices = rng.permutation(CROWD_VOICES)[: int(rng.integers(6, 9))]
+    voices = rng.permutation(CROWD_VOICES)[: int(rng.integers(low, high))]
     for voice in voices:
         engine = EspeakNG(voice=str(voice), words_per_minute=int(rng.integers(140, 190)))
         order = rng.permutation(len(CROWD_SENTENCES))[:4]
@@ -315,9 +308,19 @@ def _crowd(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
         speech /= max(float(np.sqrt(np.mean(speech**2))), 1e-12)
         fade = min(n // 2, int(0.05 * sr))
         reading = np.resize(np.roll(speech, int(rng.integers(0, speech.size))), n + fade)
-        out += _circular(reading, n, max(1, fade)) * rng.uniform(0.5, 1.0)
-    spec = np.fft.rfft(out) * _band(100, 3000, 1)(_freqs(n, sr))
+        out += circular(reading, n, max(1, fade)) * rng.uniform(0.5, 1.0)
+    return out
+
+
+def _crowd(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A crowd murmur: 6-8 voices at once (:func:`_voices`), dulled above 3 kHz."""
+    spec = np.fft.rfft(_voices(n, sr, rng, 6, 9)) * _band(100, 3000, 1)(_freqs(n, sr))
     return np.fft.irfft(spec, n)
+
+
+def _talker(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """One person talking: a single voice (:func:`_voices`) with the pauses between its words and sentences."""
+    return _voices(n, sr, rng, 1, 2)
 
 
 def _footsteps(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -390,6 +393,7 @@ CATEGORIES: dict[str, Category] = {
         Category("insects", -32.0, "crickets", _insects),
         Category("traffic", -18.0, "road traffic", _traffic),
         Category("crowd", -22.0, "murmur of a crowd", _crowd),
+        Category("talker", -24.0, "a person talking", _talker),
         Category("footsteps", -26.0, "someone walking", _footsteps),
         Category("hum", -36.0, "ventilation or mains hum", _hum),
         Category("engine", -16.0, "an idling engine", _engine),
